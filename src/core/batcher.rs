@@ -51,22 +51,33 @@ impl Batcher {
 
     /// When the oldest waiting record's linger runs out.
     pub fn deadline(&self, linger_ms: u64) -> Option<Millis> {
-        self.queue.front().map(|q| q.accepted_at.saturating_add(linger_ms))
+        self.queue
+            .front()
+            .map(|q| q.accepted_at.saturating_add(linger_ms))
     }
 
     /// No more records would fit in the next request.
     pub fn is_full(&self, limits: &Limits) -> bool {
         self.queue.len() >= limits.max_records_per_request
-            || body::body_len(limits.request_overhead, self.queue.len(), self.entry_bytes) >= limits.max_request_bytes
+            || body::body_len(limits.request_overhead, self.queue.len(), self.entry_bytes)
+                >= limits.max_request_bytes
     }
 
     /// Whether a request should be made now. Records with ids below `flush_below` were
     /// accepted before a flush was asked for and wait no longer.
-    pub fn is_due(&self, now: Millis, linger_ms: u64, limits: &Limits, flush_below: RecordId) -> bool {
+    pub fn is_due(
+        &self,
+        now: Millis,
+        linger_ms: u64,
+        limits: &Limits,
+        flush_below: RecordId,
+    ) -> bool {
         match self.queue.front() {
             None => false,
             Some(front) => {
-                front.id < flush_below || self.is_full(limits) || now >= front.accepted_at.saturating_add(linger_ms)
+                front.id < flush_below
+                    || self.is_full(limits)
+                    || now >= front.accepted_at.saturating_add(linger_ms)
             }
         }
     }
@@ -78,13 +89,18 @@ impl Batcher {
         let mut entries = 0;
         while let Some(next) = self.queue.front() {
             let fits = batch.len() < limits.max_records_per_request
-                && body::body_len(limits.request_overhead, batch.len() + 1, entries + next.encoded_len)
-                    <= limits.max_request_bytes;
+                && body::body_len(
+                    limits.request_overhead,
+                    batch.len() + 1,
+                    entries + next.encoded_len,
+                ) <= limits.max_request_bytes;
             // Every accepted record fits a request on its own, so a batch is never empty.
             if !fits && !batch.is_empty() {
                 break;
             }
-            let Some(q) = self.queue.pop_front() else { break };
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
             entries += q.encoded_len;
             self.entry_bytes -= q.encoded_len;
             self.record_bytes -= q.record.size();
@@ -146,7 +162,10 @@ mod tests {
         let l0 = limits(4096);
         // Limit set so that exactly three entries fill the body to the byte.
         let at = body::body_len(l0.request_overhead, 3, 3 * probe.encoded_len);
-        let l = Limits { max_request_bytes: at, ..l0 };
+        let l = Limits {
+            max_request_bytes: at,
+            ..l0
+        };
         let mut b = Batcher::default();
         for id in 0..3 {
             b.push(queued(id, 30, 0));
@@ -155,7 +174,10 @@ mod tests {
         let (batch, size) = b.take(&l);
         assert_eq!((batch.len(), size), (3, at));
 
-        let over = Limits { max_request_bytes: at - 1, ..l0 };
+        let over = Limits {
+            max_request_bytes: at - 1,
+            ..l0
+        };
         for id in 0..3 {
             b.push(queued(id, 30, 0));
         }
@@ -174,7 +196,10 @@ mod tests {
         assert_eq!(b.deadline(100), Some(1_100));
         assert!(!b.is_due(1_099, 100, &l, 0));
         assert!(b.is_due(1_100, 100, &l, 0));
-        assert!(b.is_due(1_000, 100, &l, 1), "a flush makes earlier records due at once");
+        assert!(
+            b.is_due(1_000, 100, &l, 1),
+            "a flush makes earlier records due at once"
+        );
         assert_eq!(b.record_bytes(), 22);
     }
 }

@@ -42,7 +42,14 @@ fn write_escaped(out: &mut Vec<u8>, s: &str) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            0..=0x1f => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
+            0..=0x1f => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]),
             _ => out.push(b),
         }
     }
@@ -54,7 +61,12 @@ pub fn entry_len(record: &Record) -> usize {
         .explicit_hash_key
         .as_ref()
         .map_or(0, |k| HASH_KEY.len() + k.len());
-    DATA.len() + base64_len(record.data.len()) + KEY.len() + escaped_len(&record.partition_key) + hash_key + ENTRY_END.len()
+    DATA.len()
+        + base64_len(record.data.len())
+        + KEY.len()
+        + escaped_len(&record.partition_key)
+        + hash_key
+        + ENTRY_END.len()
 }
 
 fn stream_fields(target: &StreamTarget) -> String {
@@ -80,7 +92,11 @@ pub fn body_len(overhead: usize, count: usize, entries_len: usize) -> usize {
 }
 
 /// Write the body for `records`; `size_hint` is its exact size when known.
-pub fn write_body<'a>(target: &StreamTarget, records: impl IntoIterator<Item = &'a Record>, size_hint: usize) -> Vec<u8> {
+pub fn write_body<'a>(
+    target: &StreamTarget,
+    records: impl IntoIterator<Item = &'a Record>,
+    size_hint: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(size_hint);
     out.extend_from_slice(OPEN);
     for (i, r) in records.into_iter().enumerate() {
@@ -128,8 +144,15 @@ mod tests {
 
     #[test]
     fn known_body() {
-        let t = StreamTarget { name: Some("s".into()), arn: None };
-        let body = write_body(&t, [&rec(b"hi", "k\"1", None), &rec(b"", "k", Some("7"))], 0);
+        let t = StreamTarget {
+            name: Some("s".into()),
+            arn: None,
+        };
+        let body = write_body(
+            &t,
+            [&rec(b"hi", "k\"1", None), &rec(b"", "k", Some("7"))],
+            0,
+        );
         assert_eq!(
             String::from_utf8(body).unwrap(),
             r#"{"Records":[{"Data":"aGk=","PartitionKey":"k\"1"},{"Data":"","PartitionKey":"k","ExplicitHashKey":"7"}],"StreamName":"s"}"#

@@ -34,7 +34,11 @@ pub fn short_error_name(raw: &str) -> &str {
 
 /// Classify an error named by the service (a whole-request `__type` or a per-record
 /// `ErrorCode`), with the HTTP status when the whole request failed.
-pub fn classify(aws_code: Option<&str>, status: Option<u16>, message: &str) -> (ErrorCode, RetryClass) {
+pub fn classify(
+    aws_code: Option<&str>,
+    status: Option<u16>,
+    message: &str,
+) -> (ErrorCode, RetryClass) {
     use ErrorCode as C;
     use RetryClass as R;
     let by_name = aws_code.map(short_error_name).and_then(|name| {
@@ -46,14 +50,25 @@ pub fn classify(aws_code: Option<&str>, status: Option<u16>, message: &str) -> (
             | "Throttling"
             | "TooManyRequestsException"
             | "RequestLimitExceeded" => (C::Throttled, R::Throttling),
-            "InternalFailure" | "InternalFailureException" | "InternalServerError" | "ServiceUnavailable"
+            "InternalFailure"
+            | "InternalFailureException"
+            | "InternalServerError"
+            | "ServiceUnavailable"
             | "ServiceUnavailableException" => (C::ServiceUnavailable, R::Transient),
             "ResourceNotFoundException" => (C::NotFound, R::Terminal),
-            "ValidationException" | "InvalidArgumentException" | "SerializationException"
-            | "MissingParameter" | "InvalidParameterCombination" => (C::Validation, R::Terminal),
-            "AccessDeniedException" | "AccessDenied" | "MissingAuthenticationToken"
-            | "IncompleteSignature" | "IncompleteSignatureException" => (C::AccessDenied, R::Terminal),
-            "ExpiredTokenException" | "ExpiredToken" | "UnrecognizedClientException"
+            "ValidationException"
+            | "InvalidArgumentException"
+            | "SerializationException"
+            | "MissingParameter"
+            | "InvalidParameterCombination" => (C::Validation, R::Terminal),
+            "AccessDeniedException"
+            | "AccessDenied"
+            | "MissingAuthenticationToken"
+            | "IncompleteSignature"
+            | "IncompleteSignatureException" => (C::AccessDenied, R::Terminal),
+            "ExpiredTokenException"
+            | "ExpiredToken"
+            | "UnrecognizedClientException"
             | "InvalidClientTokenId" => (C::ExpiredCredentials, R::RefreshCredentials),
             "RequestExpired" | "RequestTimeTooSkewed" => (C::ClockSkew, R::ClockSkew),
             "InvalidSignatureException" | "SignatureDoesNotMatch" => {
@@ -71,7 +86,7 @@ pub fn classify(aws_code: Option<&str>, status: Option<u16>, message: &str) -> (
             _ => return None,
         })
     });
-    by_name.unwrap_or_else(|| match status {
+    by_name.unwrap_or(match status {
         Some(429) => (C::Throttled, R::Throttling),
         Some(500..=599) => (C::ServiceUnavailable, R::Transient),
         Some(403) => (C::AccessDenied, R::Terminal),
@@ -84,7 +99,9 @@ pub fn classify(aws_code: Option<&str>, status: Option<u16>, message: &str) -> (
 /// time is too far from its own; both mean the local clock is off.
 fn is_skew_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("signature expired") || m.contains("too skewed") || m.contains("signature not yet current")
+    m.contains("signature expired")
+        || m.contains("too skewed")
+        || m.contains("signature not yet current")
 }
 
 /// Build a classified [`Failure`].
@@ -132,9 +149,17 @@ mod tests {
             short_error_name("com.amazonaws.kinesis.v20131202#ResourceNotFoundException"),
             "ResourceNotFoundException"
         );
-        assert_eq!(short_error_name("ValidationException:http://internal.amazon.com/"), "ValidationException");
         assert_eq!(
-            classify(Some("com.amazon.coral.service#ExpiredTokenException"), Some(400), "").1,
+            short_error_name("ValidationException:http://internal.amazon.com/"),
+            "ValidationException"
+        );
+        assert_eq!(
+            classify(
+                Some("com.amazon.coral.service#ExpiredTokenException"),
+                Some(400),
+                ""
+            )
+            .1,
             RetryClass::RefreshCredentials
         );
     }
@@ -152,16 +177,27 @@ mod tests {
             "KMSNotFoundException",
             "KMSOptInRequired",
         ] {
-            assert_eq!(classify(Some(name), Some(400), "").1, RetryClass::Terminal, "{name}");
+            assert_eq!(
+                classify(Some(name), Some(400), "").1,
+                RetryClass::Terminal,
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn throttling_errors() {
         for name in ["LimitExceededException", "KMSThrottlingException"] {
-            assert_eq!(classify(Some(name), Some(400), "").0, ErrorCode::Throttled, "{name}");
+            assert_eq!(
+                classify(Some(name), Some(400), "").0,
+                ErrorCode::Throttled,
+                "{name}"
+            );
         }
-        assert_eq!(classify(None, Some(429), ""), (ErrorCode::Throttled, RetryClass::Throttling));
+        assert_eq!(
+            classify(None, Some(429), ""),
+            (ErrorCode::Throttled, RetryClass::Throttling)
+        );
     }
 
     #[test]
@@ -172,16 +208,32 @@ mod tests {
             (ErrorCode::ClockSkew, RetryClass::ClockSkew)
         );
         assert_eq!(
-            classify(Some("InvalidSignatureException"), Some(400), "The request signature we calculated does not match"),
+            classify(
+                Some("InvalidSignatureException"),
+                Some(400),
+                "The request signature we calculated does not match"
+            ),
             (ErrorCode::Signing, RetryClass::Terminal)
         );
-        assert_eq!(classify(Some("RequestExpired"), Some(400), "").1, RetryClass::ClockSkew);
+        assert_eq!(
+            classify(Some("RequestExpired"), Some(400), "").1,
+            RetryClass::ClockSkew
+        );
     }
 
     #[test]
     fn status_fallback() {
-        assert_eq!(classify(None, Some(503), ""), (ErrorCode::ServiceUnavailable, RetryClass::Transient));
-        assert_eq!(classify(Some("SomethingNew"), Some(502), "").1, RetryClass::Transient);
-        assert_eq!(classify(Some("SomethingNew"), Some(400), "").0, ErrorCode::RequestFailed);
+        assert_eq!(
+            classify(None, Some(503), ""),
+            (ErrorCode::ServiceUnavailable, RetryClass::Transient)
+        );
+        assert_eq!(
+            classify(Some("SomethingNew"), Some(502), "").1,
+            RetryClass::Transient
+        );
+        assert_eq!(
+            classify(Some("SomethingNew"), Some(400), "").0,
+            ErrorCode::RequestFailed
+        );
     }
 }

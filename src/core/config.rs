@@ -56,10 +56,29 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub fn new(max_record_bytes: usize, max_request_bytes: usize, max_records_per_request: usize) -> Result<Self, Error> {
-        check_range("maxRecordBytes", max_record_bytes, 1, MAX_CONFIGURABLE_BYTES)?;
-        check_range("maxRequestBytes", max_request_bytes, MIN_REQUEST_BYTES, MAX_CONFIGURABLE_BYTES)?;
-        check_range("maxRecordsPerRequest", max_records_per_request, 1, MAX_RECORDS_PER_REQUEST)?;
+    pub fn new(
+        max_record_bytes: usize,
+        max_request_bytes: usize,
+        max_records_per_request: usize,
+    ) -> Result<Self, Error> {
+        check_range(
+            "maxRecordBytes",
+            max_record_bytes,
+            1,
+            MAX_CONFIGURABLE_BYTES,
+        )?;
+        check_range(
+            "maxRequestBytes",
+            max_request_bytes,
+            MIN_REQUEST_BYTES,
+            MAX_CONFIGURABLE_BYTES,
+        )?;
+        check_range(
+            "maxRecordsPerRequest",
+            max_records_per_request,
+            1,
+            MAX_RECORDS_PER_REQUEST,
+        )?;
         Ok(Self {
             max_record_bytes,
             max_request_bytes,
@@ -73,17 +92,45 @@ fn check_range(field: &'static str, value: usize, min: usize, max: usize) -> Res
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(Error::invalid_option(field, format!("must be from {min} to {max}, got {value}")))
+        Err(Error::invalid_option(
+            field,
+            format!("must be from {min} to {max}, got {value}"),
+        ))
     }
 }
 
 /// A whole number from an `f64` option, or the default when absent.
-fn whole(field: &'static str, value: Option<f64>, default: usize, min: usize, max: usize) -> Result<usize, Error> {
+fn whole(
+    field: &'static str,
+    value: Option<f64>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, Error> {
     let Some(v) = value else { return Ok(default) };
     if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
-        return Err(Error::invalid_option(field, format!("must be a whole number from {min} to {max}, got {v}")));
+        return Err(Error::invalid_option(
+            field,
+            format!(
+                "must be a whole number from {min} to {max}, got {}",
+                describe_number(v)
+            ),
+        ));
     }
     Ok(v as usize)
+}
+
+/// A number as a message shows it, without the float formatter (kilobytes of wasm).
+fn describe_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if v.fract() == 0.0 && v.abs() < 1e18 {
+        (v as i64).to_string()
+    } else {
+        "a fraction".into()
+    }
 }
 
 /// Where records go: a stream name, an ARN, or both (the ARN is needed cross-account).
@@ -96,7 +143,10 @@ pub struct StreamTarget {
 impl StreamTarget {
     pub fn new(name: Option<String>, arn: Option<String>, region: &str) -> Result<Self, Error> {
         if name.is_none() && arn.is_none() {
-            return Err(Error::invalid_option("streamName", "give streamName, streamArn, or both"));
+            return Err(Error::invalid_option(
+                "streamName",
+                "give streamName, streamArn, or both",
+            ));
         }
         if let Some(n) = &name {
             check_stream_name("streamName", n)?;
@@ -106,11 +156,16 @@ impl StreamTarget {
             if arn_region != region {
                 return Err(Error::invalid_option(
                     "streamArn",
-                    format!("is in region {arn_region:?} but the producer signs for region {region:?}"),
+                    format!(
+                        "is in region {arn_region:?} but the producer signs for region {region:?}"
+                    ),
                 ));
             }
             if name.as_deref().is_some_and(|n| n != arn_name) {
-                return Err(Error::invalid_option("streamName", "names a different stream than streamArn"));
+                return Err(Error::invalid_option(
+                    "streamName",
+                    "names a different stream than streamArn",
+                ));
             }
         }
         Ok(Self { name, arn })
@@ -119,11 +174,16 @@ impl StreamTarget {
 
 fn check_stream_name(field: &'static str, name: &str) -> Result<(), Error> {
     let ok = (1..=128).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_option(field, format!("must be 1 to 128 characters of [a-zA-Z0-9_.-], got {name:?}")))
+        Err(Error::invalid_option(
+            field,
+            format!("must be 1 to 128 characters of [a-zA-Z0-9_.-], got {name:?}"),
+        ))
     }
 }
 
@@ -142,7 +202,9 @@ fn parse_stream_arn(arn: &str) -> Result<(&str, &str), Error> {
     let name = resource.strip_prefix("stream/").ok_or_else(bad)?;
     let ok = prefix == "arn"
         && !partition.is_empty()
-        && partition.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
         && service == "kinesis"
         && check_region(region).is_ok()
         && account.len() == 12
@@ -157,11 +219,16 @@ fn parse_stream_arn(arn: &str) -> Result<(&str, &str), Error> {
 fn check_region(region: &str) -> Result<(), Error> {
     let ok = (1..=64).contains(&region.len())
         && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_option("region", format!("must be an AWS region such as \"us-east-1\", got {region:?}")))
+        Err(Error::invalid_option(
+            "region",
+            format!("must be an AWS region such as \"us-east-1\", got {region:?}"),
+        ))
     }
 }
 
@@ -187,9 +254,21 @@ impl ProducerConfig {
             Some(url) => Endpoint::parse(url)?,
             None => Endpoint::for_region(&region),
         };
-        let linger_ms = whole("lingerMs", options.linger_ms, DEFAULT_LINGER_MS as usize, 0, MAX_LINGER_MS as usize)? as u64;
+        let linger_ms = whole(
+            "lingerMs",
+            options.linger_ms,
+            DEFAULT_LINGER_MS as usize,
+            0,
+            MAX_LINGER_MS as usize,
+        )? as u64;
         let mut limits = Limits::new(
-            whole("maxRecordBytes", options.max_record_bytes, DEFAULT_MAX_RECORD_BYTES, 1, MAX_CONFIGURABLE_BYTES)?,
+            whole(
+                "maxRecordBytes",
+                options.max_record_bytes,
+                DEFAULT_MAX_RECORD_BYTES,
+                1,
+                MAX_CONFIGURABLE_BYTES,
+            )?,
             whole(
                 "maxRequestBytes",
                 options.max_request_bytes,
@@ -237,7 +316,10 @@ mod tests {
     }
 
     fn field_of(o: ProducerOptions) -> &'static str {
-        ProducerConfig::from_options(o).unwrap_err().field().unwrap()
+        ProducerConfig::from_options(o)
+            .unwrap_err()
+            .field()
+            .unwrap()
     }
 
     #[test]
@@ -259,7 +341,13 @@ mod tests {
         for bad in ["", "a b", "ü", "a/b", &"x".repeat(129)] {
             assert!(check_stream_name("streamName", bad).is_err(), "{bad}");
         }
-        assert_eq!(field_of(ProducerOptions { stream_name: None, ..opts() }), "streamName");
+        assert_eq!(
+            field_of(ProducerOptions {
+                stream_name: None,
+                ..opts()
+            }),
+            "streamName"
+        );
     }
 
     #[test]
@@ -273,9 +361,19 @@ mod tests {
         .unwrap();
         assert_eq!(c.target.arn.as_deref(), Some(arn));
         // Both: the names must agree.
-        assert!(ProducerConfig::from_options(ProducerOptions { stream_arn: Some(arn.into()), ..opts() }).is_ok());
+        assert!(ProducerConfig::from_options(ProducerOptions {
+            stream_arn: Some(arn.into()),
+            ..opts()
+        })
+        .is_ok());
         let other = "arn:aws:kinesis:us-east-1:123456789012:stream/other";
-        assert_eq!(field_of(ProducerOptions { stream_arn: Some(other.into()), ..opts() }), "streamName");
+        assert_eq!(
+            field_of(ProducerOptions {
+                stream_arn: Some(other.into()),
+                ..opts()
+            }),
+            "streamName"
+        );
         for bad in [
             "arn:aws:kinesis:us-east-1:12345678901:stream/readings",
             "arn:aws:sqs:us-east-1:123456789012:stream/readings",
@@ -283,7 +381,14 @@ mod tests {
             "arn:aws:kinesis:eu-west-1:123456789012:stream/readings",
             "arn:aws:kinesis:us-east-1:123456789012:stream/",
         ] {
-            assert_eq!(field_of(ProducerOptions { stream_arn: Some(bad.into()), ..opts() }), "streamArn", "{bad}");
+            assert_eq!(
+                field_of(ProducerOptions {
+                    stream_arn: Some(bad.into()),
+                    ..opts()
+                }),
+                "streamArn",
+                "{bad}"
+            );
         }
     }
 
@@ -296,13 +401,21 @@ mod tests {
         };
         let set_records: fn(&mut ProducerOptions, f64) = |o, v| o.max_records_per_request = Some(v);
         assert!(with(set_records, 500.0).is_ok());
-        assert_eq!(with(set_records, 501.0).unwrap_err().field(), Some("maxRecordsPerRequest"));
+        assert_eq!(
+            with(set_records, 501.0).unwrap_err().field(),
+            Some("maxRecordsPerRequest")
+        );
         assert!(with(set_records, 0.0).is_err());
         assert!(with(set_records, 1.5).is_err());
         assert!(with(set_records, f64::NAN).is_err());
         let set_request: fn(&mut ProducerOptions, f64) = |o, v| o.max_request_bytes = Some(v);
         assert!(with(set_request, (10 * MIB) as f64).is_ok());
-        assert_eq!(with(set_request, (10 * MIB + 1) as f64).unwrap_err().field(), Some("maxRequestBytes"));
+        assert_eq!(
+            with(set_request, (10 * MIB + 1) as f64)
+                .unwrap_err()
+                .field(),
+            Some("maxRequestBytes")
+        );
         let set_record: fn(&mut ProducerOptions, f64) = |o, v| o.max_record_bytes = Some(v);
         assert!(with(set_record, (10 * MIB) as f64).is_ok());
         assert!(with(set_record, (10 * MIB + 1) as f64).is_err());
@@ -314,9 +427,27 @@ mod tests {
 
     #[test]
     fn regions_and_endpoints() {
-        assert_eq!(field_of(ProducerOptions { region: None, ..opts() }), "region");
-        assert_eq!(field_of(ProducerOptions { region: Some("US East".into()), ..opts() }), "region");
-        assert_eq!(field_of(ProducerOptions { endpoint: Some("localhost:4567".into()), ..opts() }), "endpoint");
+        assert_eq!(
+            field_of(ProducerOptions {
+                region: None,
+                ..opts()
+            }),
+            "region"
+        );
+        assert_eq!(
+            field_of(ProducerOptions {
+                region: Some("US East".into()),
+                ..opts()
+            }),
+            "region"
+        );
+        assert_eq!(
+            field_of(ProducerOptions {
+                endpoint: Some("localhost:4567".into()),
+                ..opts()
+            }),
+            "endpoint"
+        );
         let c = ProducerConfig::from_options(ProducerOptions {
             endpoint: Some("http://127.0.0.1:4567".into()),
             ..opts()

@@ -1,17 +1,33 @@
 //! AWS credentials. `Debug` never prints the secret key or the session token.
 
-use aws_smithy_runtime_api::client::identity::Identity;
+use std::sync::Arc;
 
 use crate::core::error::Error;
 use crate::core::Millis;
 
-#[derive(Clone)]
+/// A secret string that never shows itself in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("** redacted **")
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct Credentials {
     access_key_id: String,
+    /// Shared so the signing-key cache can tell "the same credentials" by pointer.
+    secret_access_key: Arc<Secret>,
+    session_token: Option<Secret>,
     expiration: Option<Millis>,
-    has_session_token: bool,
-    /// The signer's own form, built once per credential set and reused for every request.
-    identity: Identity,
 }
 
 impl Credentials {
@@ -21,35 +37,47 @@ impl Credentials {
         session_token: Option<String>,
         expiration: Option<Millis>,
     ) -> Result<Self, Error> {
-        if access_key_id.is_empty() || access_key_id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::Credentials("accessKeyId must be a non-empty string without spaces".into()));
+        if access_key_id.is_empty()
+            || access_key_id
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::Credentials(
+                "accessKeyId must be a non-empty string without spaces".into(),
+            ));
         }
         if secret_access_key.is_empty() {
-            return Err(Error::Credentials("secretAccessKey must be a non-empty string".into()));
+            return Err(Error::Credentials(
+                "secretAccessKey must be a non-empty string".into(),
+            ));
         }
         let session_token = session_token.filter(|t| !t.is_empty());
-        if session_token.as_deref().is_some_and(|t| t.chars().any(char::is_control)) {
-            return Err(Error::Credentials("sessionToken must not contain control characters".into()));
+        if session_token
+            .as_deref()
+            .is_some_and(|t| t.chars().any(char::is_control))
+        {
+            return Err(Error::Credentials(
+                "sessionToken must not contain control characters".into(),
+            ));
         }
-        let has_session_token = session_token.is_some();
-        let identity = aws_credential_types::Credentials::new(
-            access_key_id.clone(),
-            secret_access_key,
-            session_token,
-            None,
-            "kinesis-edge",
-        )
-        .into();
         Ok(Self {
             access_key_id,
+            secret_access_key: Arc::new(Secret(secret_access_key)),
+            session_token: session_token.map(Secret),
             expiration,
-            has_session_token,
-            identity,
         })
     }
 
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
+    }
+
+    pub fn secret_access_key(&self) -> &Arc<Secret> {
+        &self.secret_access_key
+    }
+
+    pub fn session_token(&self) -> Option<&str> {
+        self.session_token.as_ref().map(Secret::expose)
     }
 
     pub fn expiration(&self) -> Option<Millis> {
@@ -58,22 +86,8 @@ impl Credentials {
 
     /// True when the credentials expire before `now + margin_ms`.
     pub fn expires_within(&self, now: Millis, margin_ms: u64) -> bool {
-        self.expiration.is_some_and(|e| e <= now.saturating_add(margin_ms))
-    }
-
-    pub(crate) fn identity(&self) -> &Identity {
-        &self.identity
-    }
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"** redacted **")
-            .field("session_token", &if self.has_session_token { "** redacted **" } else { "none" })
-            .field("expiration", &self.expiration)
-            .finish()
+        self.expiration
+            .is_some_and(|e| e <= now.saturating_add(margin_ms))
     }
 }
 
@@ -92,7 +106,10 @@ mod tests {
         .unwrap();
         let shown = format!("{c:?} {c:#?}");
         assert!(shown.contains("AKIDMARKER"));
-        assert!(!shown.contains("SECRETMARKER") && !shown.contains("TOKENMARKER"), "{shown}");
+        assert!(
+            !shown.contains("SECRETMARKER") && !shown.contains("TOKENMARKER"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -15,7 +15,11 @@ pub struct Endpoint {
 impl Endpoint {
     /// The public endpoint of a region (`.amazonaws.com.cn` in the China partition).
     pub fn for_region(region: &str) -> Self {
-        let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
         Self {
             origin: format!("https://kinesis.{region}.{suffix}"),
             path: "/".to_owned(),
@@ -43,14 +47,22 @@ impl Endpoint {
         if authority.is_empty() || authority.contains('@') {
             return Err(bad("must name a host and no user info"));
         }
-        if !authority.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b)) {
-            return Err(bad("host must be ASCII (use the punycode form of an international name)"));
+        if !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        {
+            return Err(bad(
+                "host must be ASCII (use the punycode form of an international name)",
+            ));
         }
         let authority = authority.to_ascii_lowercase();
         let authority = match authority.rsplit_once(':') {
             // Not an IPv6 literal's colon: that port is the default, which fetch omits from Host.
             Some((host, port)) if !port.contains(']') => {
-                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+                if port.is_empty()
+                    || !port.bytes().all(|b| b.is_ascii_digit())
+                    || port.parse::<u16>().is_err()
+                {
                     return Err(bad("port must be a number from 0 to 65535"));
                 }
                 if port == default_port {
@@ -82,16 +94,36 @@ mod tests {
 
     #[test]
     fn default_endpoints() {
-        assert_eq!(Endpoint::for_region("eu-west-1").url(), "https://kinesis.eu-west-1.amazonaws.com/");
-        assert_eq!(Endpoint::for_region("cn-north-1").url(), "https://kinesis.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(
+            Endpoint::for_region("eu-west-1").url(),
+            "https://kinesis.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            Endpoint::for_region("cn-north-1").url(),
+            "https://kinesis.cn-north-1.amazonaws.com.cn/"
+        );
     }
 
     #[test]
     fn custom_endpoints() {
-        assert_eq!(Endpoint::parse("http://127.0.0.1:4567").unwrap().url(), "http://127.0.0.1:4567/");
-        assert_eq!(Endpoint::parse("HTTPS://VPCE.Example.com:443/").unwrap().url(), "https://vpce.example.com/");
-        assert_eq!(Endpoint::parse("http://[::1]:8080/kinesis").unwrap().url(), "http://[::1]:8080/kinesis");
-        assert_eq!(Endpoint::parse("http://[::1]").unwrap().url(), "http://[::1]/");
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:4567").unwrap().url(),
+            "http://127.0.0.1:4567/"
+        );
+        assert_eq!(
+            Endpoint::parse("HTTPS://VPCE.Example.com:443/")
+                .unwrap()
+                .url(),
+            "https://vpce.example.com/"
+        );
+        assert_eq!(
+            Endpoint::parse("http://[::1]:8080/kinesis").unwrap().url(),
+            "http://[::1]:8080/kinesis"
+        );
+        assert_eq!(
+            Endpoint::parse("http://[::1]").unwrap().url(),
+            "http://[::1]/"
+        );
     }
 
     #[test]

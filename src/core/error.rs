@@ -74,6 +74,8 @@ impl std::fmt::Display for ErrorCode {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
+    #[error("{field} must be a string")]
+    NotAString { field: &'static str },
     #[error("partitionKey must be 1 to 256 Unicode characters, got {chars}")]
     PartitionKeyLength { chars: usize },
     #[error("explicitHashKey must be a decimal integer from 0 to 2^128-1 with no leading zeros, got {shown:?}")]
@@ -119,6 +121,23 @@ impl Error {
             Self::Credentials(_) => ErrorCode::Credentials,
             Self::Signing(_) => ErrorCode::Signing,
             Self::Failed(f) => f.code,
+        }
+    }
+
+    /// This error as the failure of a request it stopped (credentials, signing).
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            Self::Failed(f) => f.clone(),
+            other => Failure {
+                code: other.code(),
+                retry: match other {
+                    Self::Credentials(_) => RetryClass::RefreshCredentials,
+                    _ => RetryClass::Terminal,
+                },
+                aws_code: None,
+                message: other.to_string(),
+                status: None,
+            },
         }
     }
 

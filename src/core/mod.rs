@@ -2,6 +2,7 @@
 
 pub mod batcher;
 pub mod body;
+pub mod canonical;
 pub mod classify;
 pub mod config;
 pub mod credentials;

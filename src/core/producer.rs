@@ -11,7 +11,7 @@ use crate::core::error::{Error, Failure};
 use crate::core::record::Record;
 use crate::core::request::{self, BatchId, PreparedRequest};
 use crate::core::response::{self, Ack};
-use crate::core::signer::{self, SignInput, SignedHeaders};
+use crate::core::signer::{self, SignInput, SignedHeaders, SigningKeyCache};
 use crate::core::stats::Stats;
 use crate::core::Millis;
 
@@ -48,6 +48,7 @@ pub struct Producer {
     flush_below: RecordId,
     closed: bool,
     stats: Stats,
+    signing_keys: SigningKeyCache,
 }
 
 impl Producer {
@@ -61,6 +62,7 @@ impl Producer {
             flush_below: 0,
             closed: false,
             stats: Stats::default(),
+            signing_keys: SigningKeyCache::default(),
         }
     }
 
@@ -108,23 +110,35 @@ impl Producer {
     }
 
     /// When the caller should next call [`Producer::next_request`] if nothing else happens.
+    /// `None` while the in-flight limit is reached: an answer arriving is the next event.
     pub fn wake_at(&self) -> Option<Millis> {
+        if self.in_flight.len() >= self.config.max_in_flight_requests {
+            return None;
+        }
         self.batcher.deadline(self.config.linger_ms)
     }
 
     /// The next request to send, if one is due and the in-flight limit allows it.
     pub fn next_request(&mut self, now: Millis) -> Option<PreparedRequest> {
         if self.in_flight.len() >= self.config.max_in_flight_requests
-            || !self
-                .batcher
-                .is_due(now, self.config.linger_ms, &self.config.limits, self.flush_below)
+            || !self.batcher.is_due(
+                now,
+                self.config.linger_ms,
+                &self.config.limits,
+                self.flush_below,
+            )
         {
             return None;
         }
         let (records, body_len) = self.batcher.take(&self.config.limits);
         let batch_id = self.next_batch_id;
         self.next_batch_id += 1;
-        let request = request::put_records(batch_id, &self.config, records.iter().map(|q| &q.record), body_len);
+        let request = request::put_records(
+            batch_id,
+            &self.config,
+            records.iter().map(|q| &q.record),
+            body_len,
+        );
         self.stats.requests += 1;
         self.stats.records_sent += records.len() as u64;
         self.stats.bytes_sent += records.iter().map(|q| q.record.size() as u64).sum::<u64>();
@@ -134,7 +148,7 @@ impl Producer {
 
     /// Sign `request` with the body hash computed by the caller.
     pub fn sign(
-        &self,
+        &mut self,
         request: &PreparedRequest,
         credentials: &Credentials,
         payload_sha256_hex: &str,
@@ -151,6 +165,7 @@ impl Producer {
                 time_ms: now,
             },
             credentials,
+            &mut self.signing_keys,
         )
     }
 
@@ -175,7 +190,9 @@ impl Producer {
                     .records
                     .into_iter()
                     .zip(results)
-                    .map(|(q, result)| self.settle(q, result.map_or_else(Outcome::Failed, Outcome::Acked)))
+                    .map(|(q, result)| {
+                        self.settle(q, result.map_or_else(Outcome::Failed, Outcome::Acked))
+                    })
                     .collect()
             }
         }
@@ -214,7 +231,11 @@ impl Producer {
             buffered_records: self.batcher.len() as u64,
             buffered_bytes: self.batcher.record_bytes() as u64,
             in_flight_requests: self.in_flight.len() as u64,
-            in_flight_records: self.in_flight.values().map(|b| b.records.len() as u64).sum(),
+            in_flight_records: self
+                .in_flight
+                .values()
+                .map(|b| b.records.len() as u64)
+                .sum(),
             ..self.stats.clone()
         }
     }

@@ -65,7 +65,9 @@ pub fn parse_hash_key(key: &str) -> Result<u128, RecordError> {
     let shown = || RecordError::ExplicitHashKey {
         shown: key.chars().take(48).collect(),
     };
-    let digits_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) && (key == "0" || !key.starts_with('0'));
+    let digits_ok = !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_digit())
+        && (key == "0" || !key.starts_with('0'));
     if !digits_ok {
         return Err(shown());
     }
@@ -93,7 +95,10 @@ mod tests {
             rec(1, &"k".repeat(257)).validate(&limits),
             Err(RecordError::PartitionKeyLength { chars: 257 })
         );
-        assert_eq!(rec(1, "").validate(&limits), Err(RecordError::PartitionKeyLength { chars: 0 }));
+        assert_eq!(
+            rec(1, "").validate(&limits),
+            Err(RecordError::PartitionKeyLength { chars: 0 })
+        );
         // 256 four-byte characters are 1024 bytes but 256 characters: allowed.
         assert!(rec(1, &"𝄞".repeat(256)).validate(&limits).is_ok());
         assert!(rec(1, &"é".repeat(257)).validate(&limits).is_err());
@@ -107,8 +112,20 @@ mod tests {
     #[test]
     fn hash_key_edges() {
         assert_eq!(parse_hash_key("0"), Ok(0));
-        assert_eq!(parse_hash_key("340282366920938463463374607431768211455"), Ok(u128::MAX));
-        for bad in ["340282366920938463463374607431768211456", "", "01", "-1", "1.0", " 1", "1e3", "0x10"] {
+        assert_eq!(
+            parse_hash_key("340282366920938463463374607431768211455"),
+            Ok(u128::MAX)
+        );
+        for bad in [
+            "340282366920938463463374607431768211456",
+            "",
+            "01",
+            "-1",
+            "1.0",
+            " 1",
+            "1e3",
+            "0x10",
+        ] {
             assert!(parse_hash_key(bad).is_err(), "{bad:?}");
         }
     }
@@ -119,7 +136,10 @@ mod tests {
         assert!(rec(999, "k").validate(&limits).is_ok());
         assert_eq!(
             rec(1000, "k").validate(&limits),
-            Err(RecordError::TooLarge { size: 1001, limit: 1000 })
+            Err(RecordError::TooLarge {
+                size: 1001,
+                limit: 1000
+            })
         );
         // Multibyte keys count their UTF-8 bytes toward the record size.
         assert!(rec(996, "éé").validate(&limits).is_ok());

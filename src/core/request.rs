@@ -41,7 +41,10 @@ pub fn put_records<'a>(
     PreparedRequest {
         batch_id,
         url: config.endpoint.url(),
-        headers: vec![("content-type", CONTENT_TYPE), ("x-amz-target", PUT_RECORDS_TARGET)],
+        headers: vec![
+            ("content-type", CONTENT_TYPE),
+            ("x-amz-target", PUT_RECORDS_TARGET),
+        ],
         body: body::write_body(&config.target, records, body_len),
     }
 }

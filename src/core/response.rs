@@ -1,7 +1,7 @@
 //! `PutRecords` answers: per-record results from a 200, or one classified failure for the
 //! whole request. Any body, however malformed, yields a result and never a panic.
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::core::classify::{failure, transport_failure};
 use crate::core::error::{ErrorCode, Failure};
@@ -15,30 +15,10 @@ pub struct Ack {
 
 pub type EntryResult = Result<Ack, Failure>;
 
-#[derive(Deserialize)]
-struct PutRecordsOutput {
-    #[serde(rename = "Records")]
-    records: Vec<OutputEntry>,
-}
-
-#[derive(Deserialize)]
-struct OutputEntry {
-    #[serde(rename = "SequenceNumber")]
-    sequence_number: Option<String>,
-    #[serde(rename = "ShardId")]
-    shard_id: Option<String>,
-    #[serde(rename = "ErrorCode")]
-    error_code: Option<String>,
-    #[serde(rename = "ErrorMessage")]
-    error_message: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(rename = "__type")]
-    kind: Option<String>,
-    #[serde(alias = "Message")]
-    message: Option<String>,
+// Read through `serde_json::Value` rather than derived structs: a derived reader formats
+// "invalid type: floating point ..." errors, which links the float formatter (~20 KB of wasm).
+fn string_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
 }
 
 /// Longest piece of an unexpected body quoted in an error message.
@@ -55,25 +35,40 @@ pub fn parse_put_records(
     if !(200..300).contains(&status) {
         return Err(request_failure(status, error_type_header, body));
     }
-    let output: PutRecordsOutput = serde_json::from_slice(body)
-        .map_err(|e| invalid(&format!("PutRecords answer is not valid JSON of the expected shape: {e}")))?;
-    if output.records.len() != expected {
+    const SHAPE: &str = "PutRecords answer is not JSON with a Records array";
+    let output: Value = serde_json::from_slice(body).map_err(|_| invalid(SHAPE))?;
+    let records = output
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid(SHAPE))?;
+    if records.len() != expected {
         return Err(invalid(&format!(
             "PutRecords answer has {} entries for {expected} records",
-            output.records.len()
+            records.len()
         )));
     }
-    Ok(output.records.into_iter().map(entry_result).collect())
+    Ok(records.iter().map(entry_result).collect())
 }
 
-fn entry_result(e: OutputEntry) -> EntryResult {
-    match (e.error_code, e.sequence_number, e.shard_id) {
-        (Some(code), _, _) => Err(failure(Some(&code), None, e.error_message.as_deref().unwrap_or(""))),
+fn entry_result(e: &Value) -> EntryResult {
+    let field = |key| string_field(e, key);
+    match (
+        field("ErrorCode"),
+        field("SequenceNumber"),
+        field("ShardId"),
+    ) {
+        (Some(code), _, _) => Err(failure(
+            Some(code),
+            None,
+            field("ErrorMessage").unwrap_or(""),
+        )),
         (None, Some(sequence_number), Some(shard_id)) => Ok(Ack {
-            sequence_number,
-            shard_id,
+            sequence_number: sequence_number.to_owned(),
+            shard_id: shard_id.to_owned(),
         }),
-        _ => Err(invalid("PutRecords entry has neither an error nor a sequence number and shard id")),
+        _ => Err(invalid(
+            "PutRecords entry has neither an error nor a sequence number and shard id",
+        )),
     }
 }
 
@@ -84,10 +79,13 @@ fn invalid(message: &str) -> Failure {
 
 /// Classify a non-2xx answer from its JSON error body or, failing that, its header and status.
 pub fn request_failure(status: u16, error_type_header: Option<&str>, body: &[u8]) -> Failure {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let kind = parsed.kind.as_deref().or(error_type_header).filter(|k| !k.is_empty());
-    let message = match parsed.message {
-        Some(m) => m,
+    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let kind = string_field(&parsed, "__type")
+        .or(error_type_header)
+        .filter(|k| !k.is_empty());
+    let message = string_field(&parsed, "message").or_else(|| string_field(&parsed, "Message"));
+    let message = match message {
+        Some(m) => m.to_owned(),
         None => {
             let text = String::from_utf8_lossy(body);
             let quoted: String = text.chars().take(QUOTE_CHARS).collect();
@@ -122,8 +120,14 @@ mod tests {
             })
         );
         let f = r[1].clone().unwrap_err();
-        assert_eq!((f.code, f.retry), (ErrorCode::Throttled, RetryClass::Throttling));
-        assert_eq!(f.aws_code.as_deref(), Some("ProvisionedThroughputExceededException"));
+        assert_eq!(
+            (f.code, f.retry),
+            (ErrorCode::Throttled, RetryClass::Throttling)
+        );
+        assert_eq!(
+            f.aws_code.as_deref(),
+            Some("ProvisionedThroughputExceededException")
+        );
         assert_eq!(f.message, "Rate exceeded for shard");
     }
 
@@ -136,13 +140,25 @@ mod tests {
             3,
         )
         .unwrap_err();
-        assert_eq!((f.code, f.status, f.retry), (ErrorCode::NotFound, Some(400), RetryClass::Terminal));
-        let f = parse_put_records(400, None, br#"{"__type":"com.amazon#ValidationException","Message":"bad"}"#, 1)
-            .unwrap_err();
+        assert_eq!(
+            (f.code, f.status, f.retry),
+            (ErrorCode::NotFound, Some(400), RetryClass::Terminal)
+        );
+        let f = parse_put_records(
+            400,
+            None,
+            br#"{"__type":"com.amazon#ValidationException","Message":"bad"}"#,
+            1,
+        )
+        .unwrap_err();
         assert_eq!((f.code, f.message.as_str()), (ErrorCode::Validation, "bad"));
         let f = parse_put_records(503, None, b"<html>Service Unavailable</html>", 1).unwrap_err();
-        assert_eq!((f.code, f.retry), (ErrorCode::ServiceUnavailable, RetryClass::Transient));
-        let f = parse_put_records(400, Some("AccessDeniedException:http://x/"), b"", 1).unwrap_err();
+        assert_eq!(
+            (f.code, f.retry),
+            (ErrorCode::ServiceUnavailable, RetryClass::Transient)
+        );
+        let f =
+            parse_put_records(400, Some("AccessDeniedException:http://x/"), b"", 1).unwrap_err();
         assert_eq!(f.code, ErrorCode::AccessDenied);
     }
 
@@ -153,14 +169,30 @@ mod tests {
             b"not json",
             b"{}",
             br#"{"Records":"x"}"#,
-            br#"{"Records":[{"SequenceNumber":5,"ShardId":"s"}]}"#,
             br#"{"Records":[]}"#,
         ] {
             let f = parse_put_records(200, None, body, 1).unwrap_err();
-            assert_eq!(f.code, ErrorCode::InvalidResponse, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                f.code,
+                ErrorCode::InvalidResponse,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
-        let r = parse_put_records(200, None, br#"{"Records":[{"ShardId":"s"}]}"#, 1).unwrap();
-        assert_eq!(r[0].clone().unwrap_err().code, ErrorCode::InvalidResponse);
+        for entry in [
+            r#"{"ShardId":"s"}"#,
+            r#"{"SequenceNumber":5,"ShardId":"s"}"#,
+            "[]",
+            "null",
+        ] {
+            let body = format!(r#"{{"Records":[{entry}]}}"#);
+            let r = parse_put_records(200, None, body.as_bytes(), 1).unwrap();
+            assert_eq!(
+                r[0].clone().unwrap_err().code,
+                ErrorCode::InvalidResponse,
+                "{entry}"
+            );
+        }
     }
 
     proptest! {

@@ -1,22 +1,23 @@
-//! SigV4 signing through the `aws-sigv4` crate, with the time and the payload hash handed in.
-//!
-//! The body hash is a parameter because hashing the body dominates signing and the host's own
-//! digest (node:crypto, WebCrypto) is several times faster than SHA-256 compiled to wasm.
-//! The crate's `http_request::sign` derives the signing key on every call and has no way to
-//! take a cached one; what can be reused (the crate's `Identity`) is built once per
-//! credential set in [`Credentials`].
+//! SigV4 signing: the canonical request and string to sign from [`canonical`], the signing key
+//! and the signature from the `aws-sigv4` crate (`sign::v4`), with the time and the payload
+//! hash handed in. The body hash is a parameter because hashing the body dominates signing and
+//! the host's own digest (node:crypto, WebCrypto) is several times faster than wasm SHA-256.
+//! The derived signing key depends only on the secret, the day, the region and the service, so
+//! [`SigningKeyCache`] keeps it and signing a request costs one HMAC, not five.
 
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use aws_sigv4::http_request::{sign as sigv4_sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
 
-use crate::core::credentials::Credentials;
+use crate::core::canonical::{self, Canonical};
+use crate::core::credentials::{Credentials, Secret};
 use crate::core::error::Error;
 use crate::core::Millis;
 
-/// What to sign. `headers` are signed as given (the crate adds `host` from the URL).
+/// What to sign. `headers` are signed as given, except the ones [`canonical`] leaves unsigned;
+/// `host` comes from the URL unless given.
 pub struct SignInput<'a> {
     pub method: &'a str,
     pub url: &'a str,
@@ -42,7 +43,10 @@ impl std::fmt::Debug for SignedHeaders {
         f.debug_struct("SignedHeaders")
             .field("amz_date", &self.amz_date)
             .field("authorization", &"** redacted **")
-            .field("security_token", &self.security_token.as_ref().map(|_| "** redacted **"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "** redacted **"),
+            )
             .finish()
     }
 }
@@ -50,19 +54,15 @@ impl std::fmt::Debug for SignedHeaders {
 impl SignedHeaders {
     /// As `(name, value)` pairs, names in lower case.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
-        let mut v = vec![("authorization", self.authorization.as_str()), ("x-amz-date", self.amz_date.as_str())];
+        let mut v = vec![
+            ("authorization", self.authorization.as_str()),
+            ("x-amz-date", self.amz_date.as_str()),
+        ];
         if let Some(t) = &self.security_token {
             v.push(("x-amz-security-token", t.as_str()));
         }
         v
     }
-}
-
-/// Headers the signer writes itself; any given by the caller are left out of the signature.
-pub fn is_signature_header(name: &str) -> bool {
-    ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -79,90 +79,217 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-pub fn sign(input: &SignInput<'_>, credentials: &Credentials) -> Result<SignedHeaders, Error> {
+/// Everything signed, before the signature: exposed so tests can compare each step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StringToSign {
+    pub canonical: Canonical,
+    pub amz_date: String,
+    /// `YYYYMMDD/region/service/aws4_request`
+    pub scope: String,
+    pub text: String,
+}
+
+pub fn string_to_sign(
+    input: &SignInput<'_>,
+    credentials: &Credentials,
+) -> Result<StringToSign, Error> {
     let hash = input.payload_sha256_hex;
-    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(Error::Signing("payload hash must be 64 lower-case hex digits".into()));
+    if hash.len() != 64
+        || !hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Error::Signing(
+            "payload hash must be 64 lower-case hex digits".into(),
+        ));
     }
-    let time = UNIX_EPOCH + Duration::from_millis(input.time_ms);
-    let params = v4::SigningParams::builder()
-        .identity(credentials.identity())
-        .region(input.region)
-        .name(input.service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| Error::Signing(e.to_string()))?
-        .into();
-    let headers = input
-        .headers
-        .iter()
-        .filter(|(name, _)| !is_signature_header(name))
-        .map(|(n, v)| (*n, *v));
-    let request = SignableRequest::new(input.method, input.url, headers, SignableBody::Precomputed(hash.to_owned()))
-        .map_err(|e| Error::Signing(e.to_string()))?;
-    let (instructions, _signature) = sigv4_sign(request, &params)
-        .map_err(|e| Error::Signing(e.to_string()))?
-        .into_parts();
-    let mut out = SignedHeaders {
-        authorization: String::new(),
-        amz_date: String::new(),
-        security_token: None,
-    };
-    for (name, value) in instructions.headers() {
-        match name {
-            "authorization" => out.authorization = value.to_owned(),
-            "x-amz-date" => out.amz_date = value.to_owned(),
-            "x-amz-security-token" => out.security_token = Some(value.to_owned()),
-            _ => {}
+    if input.region.is_empty() || input.service.is_empty() {
+        return Err(Error::Signing(
+            "region and service must not be empty".into(),
+        ));
+    }
+    let amz_date = canonical::amz_date(input.time_ms);
+    let mut added = vec![("x-amz-date", amz_date.as_str())];
+    if let Some(token) = credentials.session_token() {
+        added.push(("x-amz-security-token", token));
+    }
+    let canonical =
+        canonical::canonical_request(input.method, input.url, input.headers, &added, hash)?;
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        &amz_date[..8],
+        input.region,
+        input.service
+    );
+    let text =
+        canonical::string_to_sign(&amz_date, &scope, &sha256_hex(canonical.request.as_bytes()));
+    Ok(StringToSign {
+        canonical,
+        amz_date,
+        scope,
+        text,
+    })
+}
+
+/// The last derived signing key, reused while the secret, day, region and service stay the same.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    entry: Option<CachedKey>,
+}
+
+struct CachedKey {
+    secret: Arc<Secret>,
+    /// The scope minus the access key: `YYYYMMDD/region/service/aws4_request`.
+    scope: String,
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyCache")
+            .field("scope", &self.entry.as_ref().map(|e| e.scope.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKeyCache {
+    fn key(&mut self, credentials: &Credentials, scope: &str, input: &SignInput<'_>) -> &[u8] {
+        let secret = credentials.secret_access_key();
+        let fresh = self
+            .entry
+            .as_ref()
+            .is_some_and(|e| Arc::ptr_eq(&e.secret, secret) && e.scope == scope);
+        if !fresh {
+            let time = UNIX_EPOCH + Duration::from_millis(input.time_ms);
+            let key = v4::generate_signing_key(secret.expose(), time, input.region, input.service);
+            self.entry = Some(CachedKey {
+                secret: Arc::clone(secret),
+                scope: scope.to_owned(),
+                key: key.as_ref().to_vec(),
+            });
         }
+        self.entry.as_ref().map_or(&[], |e| e.key.as_slice())
     }
-    if out.authorization.is_empty() || out.amz_date.is_empty() {
-        return Err(Error::Signing("the signer produced no authorization header".into()));
-    }
-    Ok(out)
+}
+
+pub fn sign(
+    input: &SignInput<'_>,
+    credentials: &Credentials,
+    cache: &mut SigningKeyCache,
+) -> Result<SignedHeaders, Error> {
+    let sts = string_to_sign(input, credentials)?;
+    let key = cache.key(credentials, &sts.scope, input);
+    let signature = v4::calculate_signature(key, sts.text.as_bytes());
+    Ok(SignedHeaders {
+        authorization: format!(
+            "{} Credential={}/{}, SignedHeaders={}, Signature={signature}",
+            canonical::ALGORITHM,
+            credentials.access_key_id(),
+            sts.scope,
+            sts.canonical.signed_headers
+        ),
+        amz_date: sts.amz_date,
+        security_token: credentials.session_token().map(str::to_owned),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn input<'a>(hash: &'a str, time_ms: Millis) -> SignInput<'a> {
+        SignInput {
+            method: "POST",
+            url: "https://kinesis.us-east-1.amazonaws.com/",
+            headers: &[("content-type", "application/x-amz-json-1.1")],
+            payload_sha256_hex: hash,
+            region: "us-east-1",
+            service: "kinesis",
+            time_ms,
+        }
+    }
+
     #[test]
     fn empty_body_hash() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]
     fn bad_payload_hash_is_refused() {
         let creds = Credentials::new("AKID".into(), "SECRET".into(), None, None).unwrap();
-        let input = SignInput {
-            method: "POST",
-            url: "https://kinesis.us-east-1.amazonaws.com/",
-            headers: &[],
-            payload_sha256_hex: "XYZ",
-            region: "us-east-1",
-            service: "kinesis",
-            time_ms: 0,
-        };
-        assert!(matches!(sign(&input, &creds), Err(Error::Signing(_))));
+        let r = sign(&input("XYZ", 0), &creds, &mut SigningKeyCache::default());
+        assert!(matches!(r, Err(Error::Signing(_))));
     }
 
     #[test]
     fn debug_hides_signature_and_token() {
-        let creds = Credentials::new("AKID".into(), "SECRETMARKER".into(), Some("TOKENMARKER".into()), None).unwrap();
-        let input = SignInput {
-            method: "POST",
-            url: "https://kinesis.us-east-1.amazonaws.com/",
-            headers: &[("content-type", "application/x-amz-json-1.1")],
-            payload_sha256_hex: &sha256_hex(b"{}"),
-            region: "us-east-1",
-            service: "kinesis",
-            time_ms: 1_700_000_000_000,
-        };
-        let signed = sign(&input, &creds).unwrap();
+        let creds = Credentials::new(
+            "AKID".into(),
+            "SECRETMARKER".into(),
+            Some("TOKENMARKER".into()),
+            None,
+        )
+        .unwrap();
+        let mut cache = SigningKeyCache::default();
+        let signed = sign(
+            &input(&sha256_hex(b"{}"), 1_700_000_000_000),
+            &creds,
+            &mut cache,
+        )
+        .unwrap();
         let sig = signed.authorization.rsplit('=').next().unwrap().to_owned();
-        let shown = format!("{signed:?}");
-        assert!(!shown.contains(&sig) && !shown.contains("TOKENMARKER"), "{shown}");
+        let shown = format!("{signed:?} {cache:?}");
+        assert!(
+            !shown.contains(&sig)
+                && !shown.contains("TOKENMARKER")
+                && !shown.contains("SECRETMARKER"),
+            "{shown}"
+        );
         assert_eq!(signed.amz_date, "20231114T221320Z");
+    }
+
+    #[test]
+    fn cached_key_is_reused_only_for_the_same_scope_and_secret() {
+        let creds = Credentials::new("AKID".into(), "SECRET".into(), None, None).unwrap();
+        let hash = sha256_hex(b"{}");
+        let mut cache = SigningKeyCache::default();
+        let day1 = 1_700_000_000_000;
+        let a = sign(&input(&hash, day1), &creds, &mut cache).unwrap();
+        // Same day, later second: the cached key must give what a fresh key gives.
+        let b = sign(&input(&hash, day1 + 1_000), &creds, &mut cache).unwrap();
+        let b_fresh = sign(
+            &input(&hash, day1 + 1_000),
+            &creds,
+            &mut SigningKeyCache::default(),
+        )
+        .unwrap();
+        assert_eq!(b, b_fresh);
+        assert_ne!(a, b);
+        // Next day and new credentials each derive a new key.
+        let next_day = day1 + 86_400_000;
+        let c = sign(&input(&hash, next_day), &creds, &mut cache).unwrap();
+        assert_eq!(
+            c,
+            sign(
+                &input(&hash, next_day),
+                &creds,
+                &mut SigningKeyCache::default()
+            )
+            .unwrap()
+        );
+        let other = Credentials::new("AKID".into(), "OTHER".into(), None, None).unwrap();
+        let d = sign(&input(&hash, next_day), &other, &mut cache).unwrap();
+        assert_eq!(
+            d,
+            sign(
+                &input(&hash, next_day),
+                &other,
+                &mut SigningKeyCache::default()
+            )
+            .unwrap()
+        );
     }
 }

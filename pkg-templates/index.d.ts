@@ -1,0 +1,137 @@
+/** Static AWS credentials. Prefer temporary credentials (with `sessionToken`) in browsers. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** When these credentials stop working; a provider is called again before then. */
+  expiration?: Date | number | string;
+}
+
+/** Called whenever credentials are needed and the cached ones are missing or about to expire. */
+export type CredentialsProvider = () => AwsCredentials | Promise<AwsCredentials>;
+
+export interface KinesisProducerOptions {
+  /** AWS region, e.g. `"us-east-1"`; requests are signed for it. */
+  region: string;
+  /** Stream name (1 to 128 of `[a-zA-Z0-9_.-]`). Give this, `streamArn`, or both. */
+  streamName?: string;
+  /** Stream ARN; recommended, and needed to write to another account's stream. */
+  streamArn?: string;
+  /** Default `https://kinesis.<region>.amazonaws.com`; any http(s) URL, e.g. a local emulator. */
+  endpoint?: string;
+  credentials: AwsCredentials | CredentialsProvider;
+  /** How long a batch waits for more records after its first one. Default 100, 0 to 60000. */
+  lingerMs?: number;
+  /** Records per PutRecords call, 1 to 500. Default 500. */
+  maxRecordsPerRequest?: number;
+  /** Largest request body in bytes (base64 and JSON included). Default 5 MiB, at most 10 MiB. */
+  maxRequestBytes?: number;
+  /** Largest record (data plus partition key bytes). Default 1 MiB, at most 10 MiB. */
+  maxRecordBytes?: number;
+  /** Requests in flight at once, 1 to 64. Default 4. */
+  maxInFlightRequests?: number;
+  /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+export interface PutRecordInput {
+  /** Bytes are sent as they are, strings as UTF-8, anything else as its JSON text. */
+  data: Uint8Array | ArrayBuffer | ArrayBufferView | string | unknown;
+  /** 1 to 256 Unicode characters; its MD5 picks the shard. */
+  partitionKey: string;
+  /** Decimal from 0 to 2^128-1; overrides the partition key's hash. */
+  explicitHashKey?: string;
+}
+
+export interface PutRecordResult {
+  sequenceNumber: string;
+  shardId: string;
+}
+
+export interface ProducerStats {
+  recordsAccepted: number;
+  bytesAccepted: number;
+  recordsSent: number;
+  bytesSent: number;
+  recordsAcknowledged: number;
+  bytesAcknowledged: number;
+  recordsFailed: number;
+  bytesFailed: number;
+  requests: number;
+  requestsFailed: number;
+  bufferedRecords: number;
+  bufferedBytes: number;
+  inFlightRequests: number;
+  inFlightRecords: number;
+}
+
+export type KinesisEdgeErrorCode =
+  | 'InvalidOption'
+  | 'InvalidRecord'
+  | 'Closed'
+  | 'Credentials'
+  | 'ExpiredCredentials'
+  | 'Signing'
+  | 'ClockSkew'
+  | 'Throttled'
+  | 'ServiceUnavailable'
+  | 'Network'
+  | 'NotFound'
+  | 'AccessDenied'
+  | 'Validation'
+  | 'Kms'
+  | 'InvalidResponse'
+  | 'RequestFailed';
+
+/** Every error kinesis-edge throws or rejects with. */
+export interface KinesisEdgeError extends Error {
+  name: 'KinesisEdgeError';
+  code: KinesisEdgeErrorCode;
+  /** The option that was refused, for `InvalidOption`. */
+  field?: string;
+  /** The service's own error name, e.g. `ProvisionedThroughputExceededException`. */
+  awsCode?: string;
+  /** HTTP status of the answer that failed the request. */
+  status?: number;
+  /** Whether sending again could succeed. */
+  retryable?: boolean;
+  /** On a `putMany` rejection: every record's outcome, in order. */
+  results?: PromiseSettledResult<PutRecordResult>[];
+}
+
+export function isKinesisEdgeError(value: unknown): value is KinesisEdgeError;
+
+export class KinesisProducer {
+  /** Throws a `KinesisEdgeError` (`InvalidOption`, `Credentials`) for bad options. */
+  constructor(options: KinesisProducerOptions);
+  /** Resolves once Kinesis stored the record; rejects with a `KinesisEdgeError`. */
+  put(record: PutRecordInput): Promise<PutRecordResult>;
+  /** Results in order; rejects with the first failure once all have settled. */
+  putMany(records: PutRecordInput[]): Promise<PutRecordResult[]>;
+  /** Sends everything buffered now and resolves when all of it has settled. */
+  flush(): Promise<void>;
+  /** Refuses new records (`Closed`), sends the rest, resolves when all has settled. */
+  close(): Promise<void>;
+  stats(): ProducerStats;
+}
+
+export interface SignRequestInput {
+  method?: string;
+  url: string | URL;
+  headers?: Record<string, string> | [string, string][] | Headers;
+  body?: string | Uint8Array | ArrayBuffer | ArrayBufferView;
+  region: string;
+  service: string;
+  credentials: AwsCredentials | CredentialsProvider;
+  /** Signing time; defaults to now. */
+  date?: Date | number | string;
+}
+
+export interface SignedHeaders {
+  authorization: string;
+  'x-amz-date': string;
+  'x-amz-security-token'?: string;
+}
+
+/** SigV4-sign any AWS request; resolves to the headers to add to it. */
+export function signRequest(input: SignRequestInput): Promise<SignedHeaders>;

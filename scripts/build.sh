@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build the npm package into pkg/: release wasm, wasm-bindgen glue, wasm-opt, templates.
+# Run scripts/setup.sh first (it installs the wasm target, wasm-bindgen-cli and npm packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=pkg
+cargo build --quiet --release --target wasm32-unknown-unknown --lib
+rm -rf "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name kinesis_edge \
+  target/wasm32-unknown-unknown/release/kinesis_edge.wasm
+# The features rustc enables by default for wasm32; wasm-opt must accept the same.
+node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-features \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/kinesis_edge_bg.wasm" -o "$out/kinesis_edge_bg.wasm"
+cp pkg-templates/* "$out/"
+echo "built $out/: $(wc -c < "$out/kinesis_edge_bg.wasm") bytes of wasm"

@@ -1,0 +1,99 @@
+//! Credentials from a static object or an async provider. Provider results are cached until
+//! shortly before they expire, and concurrent requests share one call to the provider.
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::errors::describe;
+use super::options::{expiration_ms, field};
+use crate::core::{Credentials, Error, Millis};
+
+/// Refresh provider credentials this long before they expire.
+const REFRESH_MARGIN_MS: u64 = 60_000;
+
+pub enum CredentialSource {
+    Static(Credentials),
+    Provider {
+        provider: Function,
+        cached: RefCell<Option<Credentials>>,
+        pending: RefCell<Option<Promise>>,
+    },
+}
+
+/// Parse `{ accessKeyId, secretAccessKey, sessionToken?, expiration? }`.
+pub fn parse(value: &JsValue) -> Result<Credentials, Error> {
+    if !value.is_object() {
+        return Err(Error::Credentials(
+            "credentials must be { accessKeyId, secretAccessKey, sessionToken? } or a function returning it".into(),
+        ));
+    }
+    let string = |key: &str| -> Result<Option<String>, Error> {
+        let v = field(value, key);
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        v.as_string()
+            .map(Some)
+            .ok_or_else(|| Error::Credentials(format!("{key} must be a string")))
+    };
+    let access_key_id = string("accessKeyId")?.unwrap_or_default();
+    let secret = string("secretAccessKey")?.unwrap_or_default();
+    let token = string("sessionToken")?;
+    let expiration = expiration_ms(&field(value, "expiration"))?;
+    Credentials::new(access_key_id, secret, token, expiration)
+}
+
+impl CredentialSource {
+    pub fn from_js(value: &JsValue) -> Result<Self, Error> {
+        match value.dyn_ref::<Function>() {
+            Some(f) => Ok(Self::Provider {
+                provider: f.clone(),
+                cached: RefCell::new(None),
+                pending: RefCell::new(None),
+            }),
+            None => parse(value).map(Self::Static),
+        }
+    }
+
+    /// Credentials valid at `now`, calling the provider when the cache is empty or expiring.
+    pub async fn get(&self, now: Millis) -> Result<Credentials, Error> {
+        let (provider, cached, pending) = match self {
+            Self::Static(c) => return Ok(c.clone()),
+            Self::Provider {
+                provider,
+                cached,
+                pending,
+            } => (provider, cached, pending),
+        };
+        if let Some(c) = cached
+            .borrow()
+            .as_ref()
+            .filter(|c| !c.expires_within(now, REFRESH_MARGIN_MS))
+        {
+            return Ok(c.clone());
+        }
+        let existing = pending.borrow().clone();
+        let promise = match existing {
+            Some(p) => p,
+            None => {
+                let returned = provider.call0(&JsValue::UNDEFINED).map_err(|e| {
+                    Error::Credentials(format!("the credentials provider threw: {}", describe(&e)))
+                })?;
+                let p = Promise::resolve(&returned);
+                *pending.borrow_mut() = Some(p.clone());
+                p
+            }
+        };
+        let result = JsFuture::from(promise).await;
+        pending.borrow_mut().take();
+        let value = result.map_err(|e| {
+            Error::Credentials(format!("the credentials provider failed: {}", describe(&e)))
+        })?;
+        let creds = parse(&value)?;
+        *cached.borrow_mut() = Some(creds.clone());
+        Ok(creds)
+    }
+}

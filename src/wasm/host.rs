@@ -1,0 +1,150 @@
+//! What the host gives: `fetch`, timers, the clock and SHA-256, all found on the global
+//! object (`window()` does not exist in workers), looked up once per producer.
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::core::{signer, Millis};
+
+thread_local! {
+    /// A synchronous SHA-256 (bytes -> hex) installed by the entry point when the runtime has
+    /// one (node:crypto); otherwise WebCrypto is used, and wasm SHA-256 as the last resort.
+    static SHA256_HOOK: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+pub fn set_sha256_hook(f: Option<Function>) {
+    SHA256_HOOK.with(|h| *h.borrow_mut() = f);
+}
+
+fn global() -> Object {
+    js_sys::global()
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The host clock. Before 1970 or NaN counts as 0: signing will then fail loudly, not trap.
+pub fn now() -> Millis {
+    let ms = js_sys::Date::now();
+    if ms.is_finite() && ms > 0.0 {
+        ms as Millis
+    } else {
+        0
+    }
+}
+
+/// SHA-256 of `bytes` as lower-case hex, with the fastest digest the host offers.
+pub async fn sha256_hex(bytes: &Uint8Array, fallback: &[u8]) -> String {
+    let hook = SHA256_HOOK.with(|h| h.borrow().clone());
+    if let Some(f) = hook {
+        if let Some(hex) = f
+            .call1(&JsValue::NULL, bytes)
+            .ok()
+            .and_then(|v| v.as_string())
+        {
+            if hex.len() == 64 {
+                return hex;
+            }
+        }
+    }
+    if let Some(hex) = webcrypto_sha256(bytes).await {
+        return hex;
+    }
+    signer::sha256_hex(fallback)
+}
+
+async fn webcrypto_sha256(bytes: &Uint8Array) -> Option<String> {
+    // `crypto.subtle` is missing on plain-http pages (not a secure context) and in old runtimes.
+    let subtle = get(&get(&global(), "crypto"), "subtle");
+    let digest = get(&subtle, "digest").dyn_into::<Function>().ok()?;
+    let promise = digest
+        .call2(&subtle, &JsValue::from_str("SHA-256"), bytes)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let buffer = JsFuture::from(promise).await.ok()?;
+    Some(signer::hex(&Uint8Array::new(&buffer).to_vec()))
+}
+
+/// The `fetch` to use: the caller's, or the global one bound to the global object.
+pub fn fetch_function(user: &JsValue) -> Option<(Function, JsValue)> {
+    if let Some(f) = user.dyn_ref::<Function>() {
+        return Some((f.clone(), JsValue::UNDEFINED));
+    }
+    let g: JsValue = global().into();
+    get(&g, "fetch").dyn_into::<Function>().ok().map(|f| (f, g))
+}
+
+/// What came back from `fetch`.
+pub struct HttpResponse {
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// POST `body` with `headers`; `Err` carries a description of a network failure.
+pub async fn post(
+    fetch: &(Function, JsValue),
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &Uint8Array,
+) -> Result<HttpResponse, String> {
+    let header_obj = Object::new();
+    for (name, value) in headers {
+        let _ = Reflect::set(
+            &header_obj,
+            &JsValue::from_str(name),
+            &JsValue::from_str(value),
+        );
+    }
+    let init = Object::new();
+    let _ = Reflect::set(
+        &init,
+        &JsValue::from_str("method"),
+        &JsValue::from_str("POST"),
+    );
+    let _ = Reflect::set(&init, &JsValue::from_str("headers"), &header_obj);
+    let _ = Reflect::set(&init, &JsValue::from_str("body"), body);
+    let returned = fetch
+        .0
+        .call2(&fetch.1, &JsValue::from_str(url), &init)
+        .map_err(|e| super::errors::describe(&e))?;
+    let response = JsFuture::from(js_sys::Promise::resolve(&returned))
+        .await
+        .map_err(|e| super::errors::describe(&e))?;
+    let response: web_sys::Response = response.unchecked_into();
+    let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    let error_type = get(&response, "headers")
+        .dyn_into::<web_sys::Headers>()
+        .ok()
+        .and_then(|h| h.get("x-amzn-errortype").ok().flatten());
+    let buffer = response
+        .array_buffer()
+        .map_err(|e| super::errors::describe(&e))?;
+    let buffer = JsFuture::from(buffer)
+        .await
+        .map_err(|e| super::errors::describe(&e))?;
+    Ok(HttpResponse {
+        status,
+        error_type,
+        body: Uint8Array::new(&buffer).to_vec(),
+    })
+}
+
+/// `setTimeout(callback, delay)` on the global object; returns the handle for [`clear_timeout`].
+pub fn set_timeout(callback: &Function, delay_ms: f64) -> Option<JsValue> {
+    let g: JsValue = global().into();
+    let f = get(&g, "setTimeout").dyn_into::<Function>().ok()?;
+    f.call2(&g, callback, &JsValue::from_f64(delay_ms)).ok()
+}
+
+pub fn clear_timeout(handle: &JsValue) {
+    let g: JsValue = global().into();
+    if let Ok(f) = get(&g, "clearTimeout").dyn_into::<Function>() {
+        let _ = f.call1(&g, handle);
+    }
+}

@@ -1,0 +1,309 @@
+//! `Producer`, the wasm half of `KinesisProducer`: it drives the core with the host's clock,
+//! timers and `fetch`, and reports each record's settlement through two callbacks
+//! (`onAck(id, sequenceNumber, shardId)`, `onFail(id, error)`), so that the JS wrapper owns
+//! the promises and one answer costs one crossing per record, not one per promise.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::credentials::CredentialSource;
+use super::errors::{error_to_js, failure_to_js, invalid_option};
+use super::host::{self, HttpResponse};
+use super::options::{field, producer_options};
+use crate::core::classify::transport_failure;
+use crate::core::{
+    Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer, ProducerConfig, Record,
+    Settlement,
+};
+
+struct Timer {
+    at: u64,
+    handle: JsValue,
+}
+
+struct Shared {
+    core: RefCell<Producer>,
+    credentials: CredentialSource,
+    fetch: (Function, JsValue),
+    on_ack: Function,
+    on_fail: Function,
+    timer: RefCell<Option<Timer>>,
+    /// The linger timer's callback, made once; it holds only a weak reference.
+    tick: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+#[wasm_bindgen]
+pub struct WasmProducer {
+    shared: Rc<Shared>,
+}
+
+fn callback(hooks: &JsValue, key: &'static str) -> Result<Function, JsValue> {
+    field(hooks, key)
+        .dyn_into::<Function>()
+        .map_err(|_| invalid_option(key, "must be a function"))
+}
+
+#[wasm_bindgen]
+impl WasmProducer {
+    /// `options` as documented for `KinesisProducer`; `hooks` is `{ onAck, onFail }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue, hooks: JsValue) -> Result<WasmProducer, JsValue> {
+        let config = producer_options(&options)
+            .and_then(ProducerConfig::from_options)
+            .map_err(|e| error_to_js(&e))?;
+        let credentials = field(&options, "credentials");
+        if credentials.is_undefined() || credentials.is_null() {
+            return Err(error_to_js(&Error::Credentials(
+                "the credentials option is required".into(),
+            )));
+        }
+        let credentials = CredentialSource::from_js(&credentials).map_err(|e| error_to_js(&e))?;
+        let user_fetch = field(&options, "fetch");
+        if !(user_fetch.is_undefined() || user_fetch.is_null() || user_fetch.is_function()) {
+            return Err(invalid_option("fetch", "must be a function"));
+        }
+        let fetch = host::fetch_function(&user_fetch).ok_or_else(|| {
+            invalid_option(
+                "fetch",
+                "no global fetch in this runtime; pass the fetch option",
+            )
+        })?;
+        let shared = Rc::new(Shared {
+            core: RefCell::new(Producer::new(config)),
+            credentials,
+            fetch,
+            on_ack: callback(&hooks, "onAck")?,
+            on_fail: callback(&hooks, "onFail")?,
+            timer: RefCell::new(None),
+            tick: RefCell::new(None),
+        });
+        let weak: Weak<Shared> = Rc::downgrade(&shared);
+        let tick = Closure::<dyn FnMut()>::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                if let Ok(mut t) = shared.timer.try_borrow_mut() {
+                    *t = None;
+                }
+                pump(&shared);
+            }
+        });
+        *shared.tick.borrow_mut() = Some(tick);
+        Ok(WasmProducer { shared })
+    }
+
+    /// Accept a record whose data is bytes. Returns its id; throws `InvalidRecord` or `Closed`.
+    #[wasm_bindgen(js_name = putBytes)]
+    pub fn put_bytes(
+        &self,
+        data: &[u8],
+        partition_key: JsValue,
+        explicit_hash_key: JsValue,
+    ) -> Result<f64, JsValue> {
+        self.put(data.to_vec(), &partition_key, &explicit_hash_key)
+    }
+
+    /// Accept a record whose data is text, sent as its UTF-8 bytes.
+    #[wasm_bindgen(js_name = putText)]
+    pub fn put_text(
+        &self,
+        data: String,
+        partition_key: JsValue,
+        explicit_hash_key: JsValue,
+    ) -> Result<f64, JsValue> {
+        self.put(data.into_bytes(), &partition_key, &explicit_hash_key)
+    }
+
+    /// Send everything accepted so far without waiting for `lingerMs`.
+    pub fn flush(&self) {
+        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
+            core.flush();
+        }
+        pump(&self.shared);
+    }
+
+    /// Refuse new records and send the rest.
+    pub fn close(&self) {
+        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
+            core.close();
+        }
+        pump(&self.shared);
+    }
+
+    /// Nothing buffered and nothing in flight.
+    #[wasm_bindgen(js_name = isIdle)]
+    pub fn is_idle(&self) -> bool {
+        self.shared
+            .core
+            .try_borrow()
+            .map(|c| c.is_idle())
+            .unwrap_or(false)
+    }
+
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        let stats = self
+            .shared
+            .core
+            .try_borrow()
+            .map(|c| c.stats())
+            .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
+        serde_wasm_bindgen::to_value(&stats)
+            .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+    }
+}
+
+impl WasmProducer {
+    fn put(
+        &self,
+        data: Vec<u8>,
+        partition_key: &JsValue,
+        explicit_hash_key: &JsValue,
+    ) -> Result<f64, JsValue> {
+        let record =
+            to_record(data, partition_key, explicit_hash_key).map_err(|e| error_to_js(&e))?;
+        let id = self
+            .shared
+            .core
+            .try_borrow_mut()
+            .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?
+            .put(record, host::now())
+            .map_err(|e| error_to_js(&e))?;
+        pump(&self.shared);
+        Ok(id as f64)
+    }
+}
+
+fn to_record(
+    data: Vec<u8>,
+    partition_key: &JsValue,
+    explicit_hash_key: &JsValue,
+) -> Result<Record, Error> {
+    use crate::core::error::RecordError;
+    let partition_key =
+        partition_key
+            .as_string()
+            .ok_or(Error::InvalidRecord(RecordError::NotAString {
+                field: "partitionKey",
+            }))?;
+    let explicit_hash_key = if explicit_hash_key.is_undefined() || explicit_hash_key.is_null() {
+        None
+    } else {
+        let key =
+            explicit_hash_key
+                .as_string()
+                .ok_or(Error::InvalidRecord(RecordError::NotAString {
+                    field: "explicitHashKey",
+                }))?;
+        Some(key)
+    };
+    Ok(Record {
+        data,
+        partition_key,
+        explicit_hash_key,
+    })
+}
+
+/// Start every request that is due, then arm the linger timer for the next one.
+fn pump(shared: &Rc<Shared>) {
+    let now = host::now();
+    loop {
+        let request = match shared.core.try_borrow_mut() {
+            Ok(mut core) => core.next_request(now),
+            Err(_) => None,
+        };
+        let Some(request) = request else { break };
+        let shared = Rc::clone(shared);
+        wasm_bindgen_futures::spawn_local(async move { send(shared, request).await });
+    }
+    arm_timer(shared, now);
+}
+
+fn arm_timer(shared: &Shared, now: u64) {
+    let Some(at) = shared.core.try_borrow().ok().and_then(|c| c.wake_at()) else {
+        return;
+    };
+    let Ok(mut timer) = shared.timer.try_borrow_mut() else {
+        return;
+    };
+    if timer.as_ref().is_some_and(|t| t.at <= at) {
+        return;
+    }
+    if let Some(old) = timer.take() {
+        host::clear_timeout(&old.handle);
+    }
+    let Ok(tick) = shared.tick.try_borrow() else {
+        return;
+    };
+    if let Some(f) = tick.as_ref() {
+        let delay = at.saturating_sub(now) as f64;
+        if let Some(handle) = host::set_timeout(f.as_ref().unchecked_ref(), delay) {
+            *timer = Some(Timer { at, handle });
+        }
+    }
+}
+
+async fn send(shared: Rc<Shared>, request: PreparedRequest) {
+    let batch_id = request.batch_id;
+    let settlements = match attempt(&shared, &request).await {
+        Ok(r) => match shared.core.try_borrow_mut() {
+            Ok(mut core) => core.on_response(batch_id, r.status, r.error_type.as_deref(), &r.body),
+            Err(_) => Vec::new(),
+        },
+        Err(failure) => match shared.core.try_borrow_mut() {
+            Ok(mut core) => core.on_failure(batch_id, failure),
+            Err(_) => Vec::new(),
+        },
+    };
+    deliver(&shared, settlements);
+    pump(&shared);
+}
+
+async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpResponse, Failure> {
+    let credentials = shared
+        .credentials
+        .get(host::now())
+        .await
+        .map_err(|e| e.to_failure())?;
+    let body = Uint8Array::from(request.body.as_slice());
+    let hash = host::sha256_hex(&body, &request.body).await;
+    let signed = shared
+        .core
+        .try_borrow_mut()
+        .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?
+        .sign(request, &credentials, &hash, host::now())
+        .map_err(|e| e.to_failure())?;
+    let mut headers: Vec<(&str, &str)> = request.headers.clone();
+    headers.extend(signed.pairs());
+    host::post(&shared.fetch, &request.url, &headers, &body)
+        .await
+        .map_err(|why| transport_failure(ErrorCode::Network, &format!("fetch failed: {why}")))
+}
+
+fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
+    for s in settlements {
+        let id = JsValue::from_f64(s.id as f64);
+        // A throwing callback must not stop the other records from settling.
+        let _ = match &s.outcome {
+            Outcome::Acked(ack) => shared.on_ack.call3(
+                &JsValue::UNDEFINED,
+                &id,
+                &JsValue::from_str(&ack.sequence_number),
+                &JsValue::from_str(&ack.shard_id),
+            ),
+            Outcome::Failed(f) => shared
+                .on_fail
+                .call2(&JsValue::UNDEFINED, &id, &failure_to_js(f)),
+        };
+    }
+}
+
+impl Drop for WasmProducer {
+    fn drop(&mut self) {
+        if let Ok(mut timer) = self.shared.timer.try_borrow_mut() {
+            if let Some(t) = timer.take() {
+                host::clear_timeout(&t.handle);
+            }
+        }
+    }
+}
