@@ -240,3 +240,155 @@ impl Producer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::ProducerOptions;
+    use crate::core::error::ErrorCode;
+    use crate::core::signer::sha256_hex;
+
+    fn producer(max_in_flight: f64) -> Producer {
+        Producer::new(
+            ProducerConfig::from_options(ProducerOptions {
+                region: Some("us-east-1".into()),
+                stream_name: Some("readings".into()),
+                max_in_flight_requests: Some(max_in_flight),
+                ..Default::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    fn rec(key: &str) -> Record {
+        Record {
+            data: b"{\"t\":1}".to_vec(),
+            partition_key: key.into(),
+            explicit_hash_key: None,
+        }
+    }
+
+    fn answer(entries: &[&str]) -> Vec<u8> {
+        format!(
+            "{{\"FailedRecordCount\":0,\"Records\":[{}]}}",
+            entries.join(",")
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn linger_then_send_and_settle_in_order() {
+        let mut p = producer(4.0);
+        let a = p.put(rec("a"), 1_000).unwrap();
+        let b = p.put(rec("b"), 1_010).unwrap();
+        assert_eq!(p.wake_at(), Some(1_100));
+        assert!(p.next_request(1_099).is_none());
+        let req = p.next_request(1_100).unwrap();
+        assert_eq!(req.url, "https://kinesis.us-east-1.amazonaws.com/");
+        assert!(req
+            .headers
+            .contains(&("x-amz-target", "Kinesis_20131202.PutRecords")));
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["Records"][1]["PartitionKey"], "b");
+        let settled = p.on_response(
+            req.batch_id,
+            200,
+            None,
+            &answer(&[
+                r#"{"SequenceNumber":"1","ShardId":"shardId-0"}"#,
+                r#"{"ErrorCode":"InternalFailure","ErrorMessage":"x"}"#,
+            ]),
+        );
+        assert_eq!(settled.len(), 2);
+        assert_eq!(settled[0].id, a);
+        assert!(matches!(&settled[0].outcome, Outcome::Acked(ack) if ack.sequence_number == "1"));
+        assert_eq!(settled[1].id, b);
+        assert!(
+            matches!(&settled[1].outcome, Outcome::Failed(f) if f.code == ErrorCode::ServiceUnavailable)
+        );
+        let s = p.stats();
+        assert_eq!(
+            (s.records_acknowledged, s.records_failed, s.requests),
+            (1, 1, 1)
+        );
+        assert!(p.is_idle());
+    }
+
+    #[test]
+    fn whole_request_failure_fails_every_record() {
+        let mut p = producer(4.0);
+        for k in ["a", "b", "c"] {
+            p.put(rec(k), 0).unwrap();
+        }
+        p.flush();
+        let req = p.next_request(0).unwrap();
+        let settled = p.on_response(
+            req.batch_id,
+            400,
+            None,
+            br#"{"__type":"ResourceNotFoundException","message":"no"}"#,
+        );
+        assert_eq!(settled.len(), 3);
+        assert!(settled
+            .iter()
+            .all(|s| matches!(&s.outcome, Outcome::Failed(f) if f.code == ErrorCode::NotFound && f.status == Some(400))));
+        assert_eq!(p.stats().requests_failed, 1);
+        // An answer for a batch that is no longer in flight is ignored.
+        assert!(p.on_response(req.batch_id, 200, None, b"{}").is_empty());
+    }
+
+    #[test]
+    fn in_flight_limit_holds_batches_back() {
+        let mut p = producer(1.0);
+        for i in 0..501 {
+            p.put(rec(&format!("k{i}")), 0).unwrap();
+        }
+        let first = p.next_request(0).unwrap();
+        assert!(
+            p.next_request(1_000_000).is_none(),
+            "second request must wait"
+        );
+        assert_eq!(
+            p.wake_at(),
+            None,
+            "no timer while the in-flight limit is reached"
+        );
+        let entries = vec![r#"{"SequenceNumber":"1","ShardId":"s"}"#; 500];
+        assert_eq!(
+            p.on_response(first.batch_id, 200, None, &answer(&entries))
+                .len(),
+            500
+        );
+        assert!(p.next_request(1_000_000).is_some());
+    }
+
+    #[test]
+    fn refused_records_change_nothing_and_close_refuses() {
+        let mut p = producer(4.0);
+        p.put(rec("a"), 0).unwrap();
+        assert!(p.put(rec(""), 0).is_err());
+        assert_eq!(p.stats().records_accepted, 1);
+        assert_eq!(p.stats().buffered_records, 1);
+        p.close();
+        assert_eq!(p.put(rec("b"), 0), Err(Error::Closed));
+        // Closing flushes: the buffered record is due at once.
+        assert!(p.next_request(0).is_some());
+    }
+
+    #[test]
+    fn signs_with_the_configured_region() {
+        let mut p = producer(4.0);
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let req = p.next_request(0).unwrap();
+        let creds =
+            Credentials::new("AKID".into(), "SECRET".into(), Some("TOKEN".into()), None).unwrap();
+        let signed = p
+            .sign(&req, &creds, &sha256_hex(&req.body), 1_700_000_000_000)
+            .unwrap();
+        assert!(signed
+            .authorization
+            .starts_with("AWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature="));
+        assert_eq!(signed.security_token.as_deref(), Some("TOKEN"));
+    }
+}
