@@ -16,3 +16,5 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-fe
   "$out/kinesis_edge_bg.wasm" -o "$out/kinesis_edge_bg.wasm"
 cp pkg-templates/* "$out/"
 echo "built $out/: $(wc -c < "$out/kinesis_edge_bg.wasm") bytes of wasm"
+# Let the tests, benchmarks and demo import the built package by its name, through its exports map.
+if [ -d node_modules ]; then ln -sfn ../pkg node_modules/kinesis-edge; fi

@@ -1,0 +1,67 @@
+// Test support: a kinesalite server on 127.0.0.1 and an independent reader (the AWS SDK for
+// JavaScript v3) that reads every shard back.
+import { createRequire } from 'node:module';
+import {
+  KinesisClient,
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  ListShardsCommand,
+  GetShardIteratorCommand,
+  GetRecordsCommand,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+const require = createRequire(import.meta.url);
+
+export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
+
+/** Start kinesalite in this process, in memory, on an ephemeral loopback port. */
+export async function startKinesalite() {
+  const kinesalite = require('kinesalite');
+  const server = kinesalite({ createStreamMs: 5, deleteStreamMs: 5, updateStreamMs: 5, shardLimit: 100 });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const endpoint = `http://127.0.0.1:${server.address().port}`;
+  const client = new KinesisClient({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1,
+    // The SDK's Kinesis client defaults to HTTP/2, which kinesalite does not speak.
+    requestHandler: new NodeHttpHandler(),
+  });
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export async function createStream(client, name, shards) {
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  for (let i = 0; i < 200; i++) {
+    const d = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    if (d.StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`stream ${name} did not become active`);
+}
+
+/** Every record in every shard, with the shard it was read from. */
+export async function readStream(client, name) {
+  const { Shards } = await client.send(new ListShardsCommand({ StreamName: name }));
+  const out = [];
+  for (const shard of Shards) {
+    let { ShardIterator: iterator } = await client.send(
+      new GetShardIteratorCommand({ StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
+    while (iterator) {
+      const r = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10000 }));
+      for (const rec of r.Records) out.push({ ...rec, ShardId: shard.ShardId, HashKeyRange: shard.HashKeyRange });
+      if (r.Records.length === 0) break;
+      iterator = r.NextShardIterator;
+    }
+  }
+  return out;
+}
