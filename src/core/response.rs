@@ -99,7 +99,8 @@ pub fn request_failure(status: u16, error_type_header: Option<&str>, body: &[u8]
     failure(kind, Some(status), &message)
 }
 
-#[cfg(test)]
+// proptest is a native-only dev-dependency.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::core::classify::RetryClass;

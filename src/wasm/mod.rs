@@ -9,3 +9,6 @@ mod host;
 mod options;
 mod producer;
 mod sign_request;
+
+#[cfg(test)]
+mod tests;

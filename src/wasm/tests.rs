@@ -1,0 +1,177 @@
+//! Boundary tests, run in Node by wasm-bindgen-test: JS errors, option and credential parsing,
+//! and a producer driven end to end through a `fetch` written in JS.
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::credentials;
+use super::errors::{error_to_js, failure_to_js};
+use super::options::producer_options;
+use super::producer::WasmProducer;
+use crate::core::classify::failure;
+use crate::core::Error;
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap()
+}
+
+fn js(body: &str) -> JsValue {
+    Function::new_no_args(body)
+        .call0(&JsValue::UNDEFINED)
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn errors_are_js_errors_with_code_and_name() {
+    let e = error_to_js(&Error::invalid_option("lingerMs", "must be a number"));
+    assert!(e.is_instance_of::<js_sys::Error>());
+    assert_eq!(
+        get(&e, "name").as_string().as_deref(),
+        Some("KinesisEdgeError")
+    );
+    assert_eq!(
+        get(&e, "code").as_string().as_deref(),
+        Some("InvalidOption")
+    );
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("lingerMs"));
+    let f = failure_to_js(&failure(
+        Some("ProvisionedThroughputExceededException"),
+        Some(400),
+        "slow down",
+    ));
+    assert_eq!(get(&f, "code").as_string().as_deref(), Some("Throttled"));
+    assert_eq!(
+        get(&f, "awsCode").as_string().as_deref(),
+        Some("ProvisionedThroughputExceededException")
+    );
+    assert_eq!(get(&f, "status").as_f64(), Some(400.0));
+    assert_eq!(get(&f, "retryable").as_bool(), Some(true));
+}
+
+#[wasm_bindgen_test]
+fn options_of_the_wrong_type_name_their_field() {
+    for (body, field) in [
+        ("return { region: 5 }", "region"),
+        ("return { region: 'us-east-1', lingerMs: '10' }", "lingerMs"),
+        (
+            "return { region: 'us-east-1', streamName: ['a'] }",
+            "streamName",
+        ),
+        ("return 'options'", "options"),
+    ] {
+        let err = producer_options(&js(body)).unwrap_err();
+        assert_eq!(err.field(), Some(field), "{body}");
+    }
+    let ok = producer_options(&js(
+        "return { region: 'us-east-1', streamName: 's', lingerMs: 5 }",
+    ))
+    .unwrap();
+    assert_eq!(ok.linger_ms, Some(5.0));
+}
+
+#[wasm_bindgen_test]
+fn credential_expirations_in_every_form() {
+    for body in [
+        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: new Date(86400000) }",
+        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: 86400000 }",
+        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: '1970-01-02T00:00:00Z' }",
+    ] {
+        assert_eq!(
+            credentials::parse(&js(body)).unwrap().expiration(),
+            Some(86_400_000),
+            "{body}"
+        );
+    }
+    let bad = credentials::parse(&js(
+        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: 'never' }",
+    ));
+    assert!(matches!(bad, Err(Error::Credentials(_))));
+    assert!(credentials::parse(&js("return { accessKeyId: 'a', secretAccessKey: 7 }")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn constructor_refuses_missing_hooks_and_bad_records_without_trapping() {
+    let options = js("return { region: 'us-east-1', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }");
+    let err = WasmProducer::new(options.clone(), Object::new().into())
+        .err()
+        .unwrap();
+    assert_eq!(get(&err, "field").as_string().as_deref(), Some("onAck"));
+    let hooks = js("return { onAck() {}, onFail() {} }");
+    let p = WasmProducer::new(options, hooks).unwrap();
+    for (key, hash) in [
+        (JsValue::UNDEFINED, JsValue::UNDEFINED),
+        (JsValue::from(1), JsValue::UNDEFINED),
+        (JsValue::from("k"), JsValue::from(1)),
+    ] {
+        let e = p.put_text("x".into(), key, hash).unwrap_err();
+        assert_eq!(
+            get(&e, "code").as_string().as_deref(),
+            Some("InvalidRecord")
+        );
+    }
+    assert_eq!(
+        get(&p.stats().unwrap(), "recordsAccepted").as_f64(),
+        Some(0.0)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn put_flush_and_settle_through_a_js_fetch() {
+    let world = js(r#"
+        const out = { acks: [], fails: [], requests: [] };
+        let done;
+        out.done = new Promise((r) => (done = r));
+        out.onAck = (id, seq, shard) => { out.acks.push([id, seq, shard]); if (out.acks.length + out.fails.length === 2) done(); };
+        out.onFail = (id, error) => { out.fails.push([id, error]); if (out.acks.length + out.fails.length === 2) done(); };
+        out.fetch = async (url, init) => {
+            out.requests.push({ url, init });
+            return new Response(JSON.stringify({ FailedRecordCount: 1, Records: [
+                { SequenceNumber: '49', ShardId: 'shardId-000000000000' },
+                { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' },
+            ] }), { status: 200 });
+        };
+        return out;
+    "#);
+    let options = Object::new();
+    for (k, v) in [
+        ("region", JsValue::from("eu-west-1")),
+        ("streamName", JsValue::from("s")),
+        ("lingerMs", JsValue::from(60_000)),
+        ("fetch", get(&world, "fetch")),
+        (
+            "credentials",
+            js("return { accessKeyId: 'a', secretAccessKey: 'b' }"),
+        ),
+    ] {
+        Reflect::set(&options, &JsValue::from(k), &v).unwrap();
+    }
+    let p = WasmProducer::new(options.into(), world.clone()).unwrap();
+    let first = p
+        .put_bytes(&[1, 2, 3], "k".into(), JsValue::UNDEFINED)
+        .unwrap();
+    let second = p.put_text("two".into(), "k".into(), "42".into()).unwrap();
+    p.flush();
+    JsFuture::from(get(&world, "done").dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    let acks = js_sys::Array::from(&get(&world, "acks"));
+    let ack = js_sys::Array::from(&acks.get(0));
+    assert_eq!(ack.get(0).as_f64(), Some(first));
+    assert_eq!(ack.get(1).as_string().as_deref(), Some("49"));
+    let fails = js_sys::Array::from(&get(&world, "fails"));
+    let fail = js_sys::Array::from(&fails.get(0));
+    assert_eq!(fail.get(0).as_f64(), Some(second));
+    assert_eq!(
+        get(&fail.get(1), "code").as_string().as_deref(),
+        Some("ServiceUnavailable")
+    );
+    let request = js_sys::Array::from(&get(&world, "requests")).get(0);
+    let headers = get(&get(&request, "init"), "headers");
+    assert!(get(&headers, "authorization")
+        .as_string()
+        .unwrap()
+        .contains("/eu-west-1/kinesis/aws4_request"));
+    assert!(p.is_idle());
+}
