@@ -1,5 +1,6 @@
 //! Kinesis requests signed by botocore (tests/vectors/gen_botocore_vectors.py): the core signer
 //! must produce the same canonical request, string to sign and Authorization header.
+#![cfg(not(target_arch = "wasm32"))] // Native: reads files and uses proptest.
 
 mod common;
 

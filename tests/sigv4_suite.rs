@@ -1,6 +1,7 @@
 //! The AWS SigV4 test suite (the copy shipped in the `aws-sigv4` crate): for every header-signing
 //! vector that applies to this signer (normalised paths, session token signed), the canonical
 //! request, the string to sign and the signature must equal the suite's, character for character.
+#![cfg(not(target_arch = "wasm32"))] // Native: reads files and uses proptest.
 
 mod common;
 
