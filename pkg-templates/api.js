@@ -3,6 +3,8 @@
 import { WasmProducer, signRequestNormalized } from './kinesis_edge.js';
 
 const ERROR_NAME = 'KinesisEdgeError';
+const NO_HASH_KEY = 0xffffffff;
+const encoder = new TextEncoder();
 
 function kinesisError(code, message, extra) {
   const error = new Error(message);
@@ -10,6 +12,8 @@ function kinesisError(code, message, extra) {
   error.code = code;
   return Object.assign(error, extra);
 }
+
+const invalidRecord = (why, extra) => kinesisError('InvalidRecord', `invalid record: ${why}`, extra);
 
 /** True for errors thrown or rejected by kinesis-edge (they carry a stable `code`). */
 export function isKinesisEdgeError(value) {
@@ -23,10 +27,137 @@ function asBytes(value) {
   return null;
 }
 
+/** The record's data as bytes or text, or throws InvalidRecord. */
+function payload(record) {
+  if (record === null || typeof record !== 'object') {
+    throw invalidRecord('expected { data, partitionKey, explicitHashKey? }');
+  }
+  const { data, partitionKey, explicitHashKey } = record;
+  if (typeof partitionKey !== 'string') throw invalidRecord('partitionKey must be a string');
+  if (explicitHashKey !== undefined && explicitHashKey !== null && typeof explicitHashKey !== 'string') {
+    throw invalidRecord('explicitHashKey must be a string');
+  }
+  const bytes = asBytes(data);
+  if (bytes || typeof data === 'string') return bytes ?? data;
+  let json;
+  try {
+    json = JSON.stringify(data);
+  } catch (cause) {
+    throw invalidRecord(`data is not JSON-serialisable (${cause.message})`, { cause });
+  }
+  if (json === undefined) throw invalidRecord('data must be bytes, a string or a JSON-serialisable value');
+  return json;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Collects many records into one buffer and one layout, so they cross into wasm in one call. */
+class Batch {
+  buffer = new Uint8Array(1 << 16);
+  used = 0;
+
+  reserve(extra) {
+    if (this.used + extra <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.used + extra));
+    grown.set(this.buffer.subarray(0, this.used));
+    this.buffer = grown;
+  }
+
+  /** Append text or bytes; returns their start offset (the end is `this.used`). */
+  append(value) {
+    const start = this.used;
+    if (typeof value === 'string') {
+      this.reserve(value.length * 3);
+      this.used += encoder.encodeInto(value, this.buffer.subarray(start)).written;
+    } else {
+      this.reserve(value.byteLength);
+      this.buffer.set(value, start);
+      this.used += value.byteLength;
+    }
+    return start;
+  }
+
+  /**
+   * Encode staged records (parallel arrays). When every piece is text and all of it is ASCII,
+   * which is the common case of JSON readings, one `encodeInto` of the joined text replaces
+   * one call per piece, and string lengths are byte lengths.
+   */
+  encode(datas, keys, hashKeys) {
+    const n = datas.length;
+    const layout = new Uint32Array(n * 6);
+    this.used = 0;
+    const pieces = [];
+    let textOnly = true;
+    for (let i = 0; i < n && textOnly; i++) {
+      textOnly = typeof datas[i] === 'string';
+      pieces.push(datas[i], keys[i], hashKeys[i] ?? '');
+    }
+    const joined = textOnly ? pieces.join('') : '';
+    if (textOnly && ASCII.test(joined)) {
+      this.reserve(joined.length);
+      encoder.encodeInto(joined, this.buffer);
+      let at = 0;
+      for (let i = 0, o = 0; i < n; i++, o += 6) {
+        layout[o] = at;
+        layout[o + 1] = at += datas[i].length;
+        layout[o + 2] = at;
+        layout[o + 3] = at += keys[i].length;
+        const hashKey = hashKeys[i];
+        layout[o + 4] = typeof hashKey === 'string' ? at : NO_HASH_KEY;
+        layout[o + 5] = typeof hashKey === 'string' ? (at += hashKey.length) : 0;
+      }
+      this.used = at;
+    } else {
+      for (let i = 0, o = 0; i < n; i++, o += 6) {
+        layout[o] = this.append(datas[i]);
+        layout[o + 1] = this.used;
+        layout[o + 2] = this.append(keys[i]);
+        layout[o + 3] = this.used;
+        const hashKey = hashKeys[i];
+        layout[o + 4] = typeof hashKey === 'string' ? this.append(hashKey) : NO_HASH_KEY;
+        layout[o + 5] = this.used;
+      }
+    }
+    return { bytes: this.buffer.subarray(0, this.used), layout };
+  }
+}
+
+/** Settles a `putMany` call once every one of its records has settled. */
+class Group {
+  constructor(size, resolve, reject) {
+    this.outcomes = new Array(size);
+    this.remaining = size;
+    this.failed = false;
+    this.resolve = resolve;
+    this.reject = reject;
+    if (size === 0) resolve([]);
+  }
+
+  settle(index, error, value) {
+    this.outcomes[index] = error ? { status: 'rejected', reason: error } : { status: 'fulfilled', value };
+    this.failed ||= Boolean(error);
+    if (--this.remaining > 0) return;
+    if (!this.failed) return this.resolve(this.outcomes.map((o) => o.value));
+    const first = this.outcomes.find((o) => o.status === 'rejected').reason;
+    first.results = this.outcomes;
+    this.reject(first);
+  }
+}
+
 export class KinesisProducer {
   #inner;
-  /** id -> { promise, resolve, reject } for every record not yet settled. */
+  /** id -> { resolve, reject } (put) or { group, index } (putMany), in id order. */
   #pending = new Map();
+  /** Records given to put() this tick, as parallel arrays, sent to wasm together at the next microtask. */
+  #datas = [];
+  #keys = [];
+  #hashKeys = [];
+  #targets = [];
+  #scheduled = false;
+  #batch = new Batch();
+  /** flush()/close() callers waiting until every id below `below` has settled. */
+  #waiters = [];
+  #nextId = 0;
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
@@ -40,83 +171,117 @@ export class KinesisProducer {
 
   /** Accept one record; resolves with `{ sequenceNumber, shardId }` once Kinesis stored it. */
   put(record) {
-    let id;
-    try {
-      id = this.#accept(record);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let resolve, reject;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
+    return new Promise((resolve, reject) => {
+      this.#stage(record, { resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => this.#commit());
+      }
     });
-    this.#pending.set(id, { promise, resolve, reject });
-    return promise;
   }
 
   /**
    * Accept many records. Resolves with their results in order once all have settled; if any
    * failed, rejects with the first failure, whose `results` holds every record's outcome.
    */
-  async putMany(records) {
+  putMany(records) {
     if (!Array.isArray(records)) {
-      throw kinesisError('InvalidRecord', 'invalid record: putMany takes an array of records');
+      return Promise.reject(invalidRecord('putMany takes an array of records'));
     }
-    const results = await Promise.allSettled(records.map((r) => this.put(r)));
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) {
-      failed.reason.results = results;
-      throw failed.reason;
-    }
-    return results.map((r) => r.value);
+    return new Promise((resolve, reject) => {
+      const group = new Group(records.length, resolve, reject);
+      records.forEach((record, index) => this.#stage(record, { group, index }));
+      this.#commit();
+    });
   }
 
   /** Send everything buffered now; resolves when all of it has settled (either way). */
-  async flush() {
-    const waiting = Array.from(this.#pending.values(), (p) => p.promise);
+  flush() {
+    this.#commit();
     this.#inner.flush();
-    await Promise.allSettled(waiting);
+    return this.#settledBelow(this.#nextId);
   }
 
   /** Refuse new records, send the rest, and resolve when everything has settled. */
-  async close() {
-    const waiting = Array.from(this.#pending.values(), (p) => p.promise);
+  close() {
+    this.#commit();
     this.#inner.close();
-    await Promise.allSettled(waiting);
+    return this.#settledBelow(this.#nextId);
   }
 
   /** Counters: records and bytes accepted, sent, acknowledged, failed; requests; buffered now. */
   stats() {
+    this.#commit();
     return this.#inner.stats();
   }
 
-  #accept(record) {
-    if (record === null || typeof record !== 'object') {
-      throw kinesisError('InvalidRecord', 'invalid record: expected { data, partitionKey, explicitHashKey? }');
-    }
-    const { data, partitionKey, explicitHashKey } = record;
-    const bytes = asBytes(data);
-    if (bytes) return this.#inner.putBytes(bytes, partitionKey, explicitHashKey);
-    if (typeof data === 'string') return this.#inner.putText(data, partitionKey, explicitHashKey);
-    let json;
+  #stage(record, target) {
+    let data;
     try {
-      json = JSON.stringify(data);
-    } catch (cause) {
-      throw kinesisError('InvalidRecord', `invalid record: data is not JSON-serialisable (${cause.message})`, { cause });
+      data = payload(record);
+    } catch (error) {
+      return this.#deliver(target, error);
     }
-    if (json === undefined) {
-      throw kinesisError('InvalidRecord', 'invalid record: data must be bytes, a string or a JSON-serialisable value');
+    this.#datas.push(data);
+    this.#keys.push(record.partitionKey);
+    this.#hashKeys.push(record.explicitHashKey ?? undefined);
+    this.#targets.push(target);
+  }
+
+  #commit() {
+    this.#scheduled = false;
+    const targets = this.#targets;
+    if (targets.length === 0) return;
+    const { bytes, layout } = this.#batch.encode(this.#datas, this.#keys, this.#hashKeys);
+    this.#datas = [];
+    this.#keys = [];
+    this.#hashKeys = [];
+    this.#targets = [];
+    let answer;
+    try {
+      answer = this.#inner.putBatch(bytes, layout);
+    } catch (error) {
+      for (const target of targets) this.#deliver(target, error);
+      return;
     }
-    return this.#inner.putText(json, partitionKey, explicitHashKey);
+    let id = answer[0];
+    let refused = 1;
+    for (let index = 0; index < targets.length; index++) {
+      if (answer[refused] === index) {
+        this.#deliver(targets[index], answer[refused + 1]);
+        refused += 2;
+      } else {
+        this.#pending.set(id++, targets[index]);
+      }
+    }
+    this.#nextId = id;
+  }
+
+  #deliver(target, error, value) {
+    if (target.group) target.group.settle(target.index, error, value);
+    else if (error) target.reject(error);
+    else target.resolve(value);
   }
 
   #settle(id, error, value) {
-    const pending = this.#pending.get(id);
-    if (!pending) return;
+    const target = this.#pending.get(id);
+    if (!target) return;
     this.#pending.delete(id);
-    if (error) pending.reject(error);
-    else pending.resolve(value);
+    this.#deliver(target, error, value);
+    if (this.#waiters.length) this.#wake();
+  }
+
+  #settledBelow(below) {
+    return new Promise((resolve) => {
+      this.#waiters.push({ below, resolve });
+      this.#wake();
+    });
+  }
+
+  #wake() {
+    // Ids enter #pending in increasing order and Map keeps that order: the first key is the oldest.
+    const oldest = this.#pending.size ? this.#pending.keys().next().value : Infinity;
+    this.#waiters = this.#waiters.filter((w) => (oldest >= w.below ? (w.resolve(), false) : true));
   }
 }
 
@@ -148,7 +313,7 @@ function dateMillis(date) {
  */
 export async function signRequest({ method = 'GET', url, headers, body, region, service, credentials, date } = {}) {
   let bytes = new Uint8Array(0);
-  if (typeof body === 'string') bytes = new TextEncoder().encode(body);
+  if (typeof body === 'string') bytes = encoder.encode(body);
   else if (body !== undefined && body !== null) {
     bytes = asBytes(body);
     if (!bytes) {

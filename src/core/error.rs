@@ -74,8 +74,6 @@ impl std::fmt::Display for ErrorCode {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
-    #[error("{field} must be a string")]
-    NotAString { field: &'static str },
     #[error("partitionKey must be 1 to 256 Unicode characters, got {chars}")]
     PartitionKeyLength { chars: usize },
     #[error("explicitHashKey must be a decimal integer from 0 to 2^128-1 with no leading zeros, got {shown:?}")]

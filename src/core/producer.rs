@@ -89,6 +89,11 @@ impl Producer {
         Ok(id)
     }
 
+    /// The id the next accepted record will get.
+    pub fn next_record_id(&self) -> RecordId {
+        self.next_record_id
+    }
+
     /// Make everything accepted so far due at once.
     pub fn flush(&mut self) {
         self.flush_below = self.next_record_id;

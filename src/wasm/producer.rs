@@ -93,26 +93,35 @@ impl WasmProducer {
         Ok(WasmProducer { shared })
     }
 
-    /// Accept a record whose data is bytes. Returns its id; throws `InvalidRecord` or `Closed`.
-    #[wasm_bindgen(js_name = putBytes)]
-    pub fn put_bytes(
-        &self,
-        data: &[u8],
-        partition_key: JsValue,
-        explicit_hash_key: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.put(data.to_vec(), &partition_key, &explicit_hash_key)
-    }
-
-    /// Accept a record whose data is text, sent as its UTF-8 bytes.
-    #[wasm_bindgen(js_name = putText)]
-    pub fn put_text(
-        &self,
-        data: String,
-        partition_key: JsValue,
-        explicit_hash_key: JsValue,
-    ) -> Result<f64, JsValue> {
-        self.put(data.into_bytes(), &partition_key, &explicit_hash_key)
+    /// Accept many records in one crossing. `buffer` holds every record's bytes; `layout` has
+    /// six offsets per record into it: data start and end, partition key start and end, explicit
+    /// hash key start and end (start `u32::MAX` when there is none). Valid records get
+    /// consecutive ids; the result is `[firstId, index, error, index, error, ...]` listing the
+    /// refused records with their errors.
+    #[wasm_bindgen(js_name = putBatch)]
+    pub fn put_batch(&self, buffer: &[u8], layout: &[u32]) -> Result<js_sys::Array, JsValue> {
+        let out = js_sys::Array::new();
+        let refuse = |index: usize, err: &Error| {
+            out.push(&JsValue::from_f64(index as f64));
+            out.push(&error_to_js(err));
+        };
+        {
+            let mut core = self
+                .shared
+                .core
+                .try_borrow_mut()
+                .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
+            out.push(&JsValue::from_f64(core.next_record_id() as f64));
+            let now = host::now();
+            for (index, offsets) in layout.chunks_exact(6).enumerate() {
+                match record_at(buffer, offsets).and_then(|record| core.put(record, now)) {
+                    Ok(_) => {}
+                    Err(err) => refuse(index, &err),
+                }
+            }
+        }
+        pump(&self.shared);
+        Ok(out)
     }
 
     /// Send everything accepted so far without waiting for `lingerMs`.
@@ -153,54 +162,27 @@ impl WasmProducer {
     }
 }
 
-impl WasmProducer {
-    fn put(
-        &self,
-        data: Vec<u8>,
-        partition_key: &JsValue,
-        explicit_hash_key: &JsValue,
-    ) -> Result<f64, JsValue> {
-        let record =
-            to_record(data, partition_key, explicit_hash_key).map_err(|e| error_to_js(&e))?;
-        let id = self
-            .shared
-            .core
-            .try_borrow_mut()
-            .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?
-            .put(record, host::now())
-            .map_err(|e| error_to_js(&e))?;
-        pump(&self.shared);
-        Ok(id as f64)
-    }
-}
-
-fn to_record(
-    data: Vec<u8>,
-    partition_key: &JsValue,
-    explicit_hash_key: &JsValue,
-) -> Result<Record, Error> {
-    use crate::core::error::RecordError;
-    let partition_key =
-        partition_key
-            .as_string()
-            .ok_or(Error::InvalidRecord(RecordError::NotAString {
-                field: "partitionKey",
-            }))?;
-    let explicit_hash_key = if explicit_hash_key.is_undefined() || explicit_hash_key.is_null() {
-        None
-    } else {
-        let key =
-            explicit_hash_key
-                .as_string()
-                .ok_or(Error::InvalidRecord(RecordError::NotAString {
-                    field: "explicitHashKey",
-                }))?;
-        Some(key)
+/// The record described by six offsets into `buffer` (see `putBatch`).
+fn record_at(buffer: &[u8], offsets: &[u32]) -> Result<Record, Error> {
+    let slice = |start: u32, end: u32| buffer.get(start as usize..end as usize);
+    let malformed = || Error::invalid_option("putBatch", "record layout out of range");
+    let text = |start, end| {
+        slice(start, end)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(str::to_owned)
+            .ok_or_else(malformed)
+    };
+    let [data_start, data_end, key_start, key_end, hash_start, hash_end] = offsets else {
+        return Err(malformed());
     };
     Ok(Record {
-        data,
-        partition_key,
-        explicit_hash_key,
+        data: slice(*data_start, *data_end).ok_or_else(malformed)?.to_vec(),
+        partition_key: text(*key_start, *key_end)?,
+        explicit_hash_key: if *hash_start == u32::MAX {
+            None
+        } else {
+            Some(text(*hash_start, *hash_end)?)
+        },
     })
 }
 

@@ -100,17 +100,25 @@ fn constructor_refuses_missing_hooks_and_bad_records_without_trapping() {
     assert_eq!(get(&err, "field").as_string().as_deref(), Some("onAck"));
     let hooks = js("return { onAck() {}, onFail() {} }");
     let p = WasmProducer::new(options, hooks).unwrap();
-    for (key, hash) in [
-        (JsValue::UNDEFINED, JsValue::UNDEFINED),
-        (JsValue::from(1), JsValue::UNDEFINED),
-        (JsValue::from("k"), JsValue::from(1)),
-    ] {
-        let e = p.put_text("x".into(), key, hash).unwrap_err();
-        assert_eq!(
-            get(&e, "code").as_string().as_deref(),
-            Some("InvalidRecord")
-        );
-    }
+    // An empty key, a bad hash key, and layouts pointing outside the buffer: errors, not traps.
+    const NONE: u32 = u32::MAX;
+    let buffer = b"datak01";
+    #[rustfmt::skip]
+    let layout = [
+        0, 4, 4, 4, NONE, 0, // empty partition key
+        0, 4, 4, 5, 5, 7, // explicit hash key "01"
+        0, 99, 4, 5, NONE, 0, // data past the end
+        5, 4, 4, 5, NONE, 0, // start after end
+        0, 4, 4, 5, 6, 99, // hash key past the end
+    ];
+    let answer = p.put_batch(buffer, &layout).unwrap();
+    assert_eq!(answer.get(0).as_f64(), Some(0.0));
+    let codes: Vec<(f64, String)> = (1..answer.length())
+        .step_by(2)
+        .map(|i| (answer.get(i).as_f64().unwrap(), get(&answer.get(i + 1), "code").as_string().unwrap()))
+        .collect();
+    let expected = [(0.0, "InvalidRecord"), (1.0, "InvalidRecord"), (2.0, "InvalidOption"), (3.0, "InvalidOption"), (4.0, "InvalidOption")];
+    assert_eq!(codes, expected.map(|(i, c)| (i, c.to_owned())));
     assert_eq!(
         get(&p.stats().unwrap(), "recordsAccepted").as_f64(),
         Some(0.0)
@@ -148,10 +156,12 @@ async fn put_flush_and_settle_through_a_js_fetch() {
         Reflect::set(&options, &JsValue::from(k), &v).unwrap();
     }
     let p = WasmProducer::new(options.into(), world.clone()).unwrap();
-    let first = p
-        .put_bytes(&[1, 2, 3], "k".into(), JsValue::UNDEFINED)
-        .unwrap();
-    let second = p.put_text("two".into(), "k".into(), "42".into()).unwrap();
+    // Two records: bytes [1, 2, 3] with key "k", and "two" with key "k" and hash key "42".
+    let buffer = [1, 2, 3, b'k', b't', b'w', b'o', b'4', b'2'];
+    let answer = p.put_batch(&buffer, &[0, 3, 3, 4, u32::MAX, 0, 4, 7, 3, 4, 7, 9]).unwrap();
+    assert_eq!(answer.length(), 1, "both accepted");
+    let first = answer.get(0).as_f64().unwrap();
+    let second = first + 1.0;
     p.flush();
     JsFuture::from(get(&world, "done").dyn_into::<Promise>().unwrap())
         .await

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what building and testing need, idempotently: the wasm target, wasm-bindgen-cli at
+# exactly the version Cargo.toml pins, and the npm packages of package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+pinned=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+if [ -z "$pinned" ]; then
+  echo "setup: wasm-bindgen is not pinned with = in Cargo.toml" >&2
+  exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$pinned" ]; then
+  # --locked fails against this registry mirror (a locked dependency is missing): install without it.
+  cargo install wasm-bindgen-cli --version "$pinned"
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

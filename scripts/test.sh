@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test: formatting and lints, native core tests, boundary tests in wasm under Node, then
+# the built npm package against kinesalite. Installs what it needs first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The AWS SDK (an independent reader in the tests) warns on Node 20 about its 2027 plans.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+
+bash scripts/setup.sh
+
+echo "== format and lints"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+echo "== native tests (core)"
+cargo test
+
+echo "== wasm-bindgen tests (boundary, in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --lib
+
+echo "== package tests (Node, kinesalite)"
+bash scripts/build.sh
+node --test --test-concurrency=1 tests/js/
