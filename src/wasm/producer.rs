@@ -176,7 +176,9 @@ fn record_at(buffer: &[u8], offsets: &[u32]) -> Result<Record, Error> {
         return Err(malformed());
     };
     Ok(Record {
-        data: slice(*data_start, *data_end).ok_or_else(malformed)?.to_vec(),
+        data: slice(*data_start, *data_end)
+            .ok_or_else(malformed)?
+            .to_vec(),
         partition_key: text(*key_start, *key_end)?,
         explicit_hash_key: if *hash_start == u32::MAX {
             None

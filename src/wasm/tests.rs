@@ -115,9 +115,20 @@ fn constructor_refuses_missing_hooks_and_bad_records_without_trapping() {
     assert_eq!(answer.get(0).as_f64(), Some(0.0));
     let codes: Vec<(f64, String)> = (1..answer.length())
         .step_by(2)
-        .map(|i| (answer.get(i).as_f64().unwrap(), get(&answer.get(i + 1), "code").as_string().unwrap()))
+        .map(|i| {
+            (
+                answer.get(i).as_f64().unwrap(),
+                get(&answer.get(i + 1), "code").as_string().unwrap(),
+            )
+        })
         .collect();
-    let expected = [(0.0, "InvalidRecord"), (1.0, "InvalidRecord"), (2.0, "InvalidOption"), (3.0, "InvalidOption"), (4.0, "InvalidOption")];
+    let expected = [
+        (0.0, "InvalidRecord"),
+        (1.0, "InvalidRecord"),
+        (2.0, "InvalidOption"),
+        (3.0, "InvalidOption"),
+        (4.0, "InvalidOption"),
+    ];
     assert_eq!(codes, expected.map(|(i, c)| (i, c.to_owned())));
     assert_eq!(
         get(&p.stats().unwrap(), "recordsAccepted").as_f64(),
@@ -158,7 +169,9 @@ async fn put_flush_and_settle_through_a_js_fetch() {
     let p = WasmProducer::new(options.into(), world.clone()).unwrap();
     // Two records: bytes [1, 2, 3] with key "k", and "two" with key "k" and hash key "42".
     let buffer = [1, 2, 3, b'k', b't', b'w', b'o', b'4', b'2'];
-    let answer = p.put_batch(&buffer, &[0, 3, 3, 4, u32::MAX, 0, 4, 7, 3, 4, 7, 9]).unwrap();
+    let answer = p
+        .put_batch(&buffer, &[0, 3, 3, 4, u32::MAX, 0, 4, 7, 3, 4, 7, 9])
+        .unwrap();
     assert_eq!(answer.length(), 1, "both accepted");
     let first = answer.get(0).as_f64().unwrap();
     let second = first + 1.0;
