@@ -185,12 +185,12 @@ fn check_header(name: &str, value: &str) -> Result<(), Error> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if name.is_empty() || !name.bytes().all(token) {
         return Err(Error::Signing(format!(
-            "header name {name:?} is not a valid HTTP token"
+            "header name \"{name}\" is not a valid HTTP token"
         )));
     }
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         return Err(Error::Signing(format!(
-            "header {name:?} has a control character in its value"
+            "header \"{name}\" has a control character in its value"
         )));
     }
     Ok(())

@@ -157,7 +157,7 @@ impl StreamTarget {
                 return Err(Error::invalid_option(
                     "streamArn",
                     format!(
-                        "is in region {arn_region:?} but the producer signs for region {region:?}"
+                        "is in region \"{arn_region}\" but the producer signs for region \"{region}\""
                     ),
                 ));
             }
@@ -182,7 +182,7 @@ fn check_stream_name(field: &'static str, name: &str) -> Result<(), Error> {
     } else {
         Err(Error::invalid_option(
             field,
-            format!("must be 1 to 128 characters of [a-zA-Z0-9_.-], got {name:?}"),
+            format!("must be 1 to 128 characters of [a-zA-Z0-9_.-], got \"{name}\""),
         ))
     }
 }
@@ -192,7 +192,7 @@ fn parse_stream_arn(arn: &str) -> Result<(&str, &str), Error> {
     let bad = || {
         Error::invalid_option(
             "streamArn",
-            format!("must look like arn:aws:kinesis:<region>:<12-digit account>:stream/<name>, got {arn:?}"),
+            format!("must look like arn:aws:kinesis:<region>:<12-digit account>:stream/<name>, got \"{arn}\""),
         )
     };
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -227,7 +227,7 @@ fn check_region(region: &str) -> Result<(), Error> {
     } else {
         Err(Error::invalid_option(
             "region",
-            format!("must be an AWS region such as \"us-east-1\", got {region:?}"),
+            format!("must be an AWS region such as \"us-east-1\", got \"{region}\""),
         ))
     }
 }

@@ -27,7 +27,7 @@ impl Endpoint {
     }
 
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::invalid_option("endpoint", format!("{why} (got {raw:?})"));
+        let bad = |why: &str| Error::invalid_option("endpoint", format!("{why} (got \"{raw}\")"));
         let (scheme, rest) = raw
             .split_once("://")
             .ok_or_else(|| bad("must be an absolute http:// or https:// URL"))?;

@@ -76,7 +76,7 @@ impl std::fmt::Display for ErrorCode {
 pub enum RecordError {
     #[error("partitionKey must be 1 to 256 Unicode characters, got {chars}")]
     PartitionKeyLength { chars: usize },
-    #[error("explicitHashKey must be a decimal integer from 0 to 2^128-1 with no leading zeros, got {shown:?}")]
+    #[error("explicitHashKey must be a decimal integer from 0 to 2^128-1 with no leading zeros, got \"{shown}\"")]
     ExplicitHashKey { shown: String },
     #[error("record is {size} bytes (data plus partition key), over maxRecordBytes {limit}")]
     TooLarge { size: usize, limit: usize },

@@ -2,8 +2,6 @@
 //! send; its caller does the I/O: it asks for the next request, signs and sends it, and hands
 //! back the answer, getting the records' settlements in return. Time is always a parameter.
 
-use std::collections::BTreeMap;
-
 use crate::core::batcher::{Batcher, Queued};
 use crate::core::config::ProducerConfig;
 use crate::core::credentials::Credentials;
@@ -34,6 +32,7 @@ pub struct Settlement {
 
 #[derive(Debug)]
 struct InFlight {
+    batch_id: BatchId,
     records: Vec<Queued>,
 }
 
@@ -41,7 +40,8 @@ struct InFlight {
 pub struct Producer {
     config: ProducerConfig,
     batcher: Batcher,
-    in_flight: BTreeMap<BatchId, InFlight>,
+    /// Requests awaiting their answer, oldest first (at most `maxInFlightRequests`, so a Vec).
+    in_flight: Vec<InFlight>,
     next_record_id: RecordId,
     next_batch_id: BatchId,
     /// Records with smaller ids were accepted before the last flush and wait no longer.
@@ -56,7 +56,7 @@ impl Producer {
         Self {
             config,
             batcher: Batcher::default(),
-            in_flight: BTreeMap::new(),
+            in_flight: Vec::new(),
             next_record_id: 0,
             next_batch_id: 0,
             flush_below: 0,
@@ -147,7 +147,7 @@ impl Producer {
         self.stats.requests += 1;
         self.stats.records_sent += records.len() as u64;
         self.stats.bytes_sent += records.iter().map(|q| q.record.size() as u64).sum::<u64>();
-        self.in_flight.insert(batch_id, InFlight { records });
+        self.in_flight.push(InFlight { batch_id, records });
         Some(request)
     }
 
@@ -182,13 +182,13 @@ impl Producer {
         error_type_header: Option<&str>,
         body: &[u8],
     ) -> Vec<Settlement> {
-        let Some(expected) = self.in_flight.get(&batch_id).map(|b| b.records.len()) else {
+        let Some(expected) = self.batch(batch_id).map(|b| b.records.len()) else {
             return Vec::new();
         };
         match response::parse_put_records(status, error_type_header, body, expected) {
             Err(failure) => self.on_failure(batch_id, failure),
             Ok(results) => {
-                let Some(batch) = self.in_flight.remove(&batch_id) else {
+                let Some(batch) = self.take_batch(batch_id) else {
                     return Vec::new();
                 };
                 batch
@@ -205,7 +205,7 @@ impl Producer {
 
     /// The request failed as a whole: it was not sent, not signed, or got no usable answer.
     pub fn on_failure(&mut self, batch_id: BatchId, failure: Failure) -> Vec<Settlement> {
-        let Some(batch) = self.in_flight.remove(&batch_id) else {
+        let Some(batch) = self.take_batch(batch_id) else {
             return Vec::new();
         };
         self.stats.requests_failed += 1;
@@ -214,6 +214,15 @@ impl Producer {
             .into_iter()
             .map(|q| self.settle(q, Outcome::Failed(failure.clone())))
             .collect()
+    }
+
+    fn batch(&self, batch_id: BatchId) -> Option<&InFlight> {
+        self.in_flight.iter().find(|b| b.batch_id == batch_id)
+    }
+
+    fn take_batch(&mut self, batch_id: BatchId) -> Option<InFlight> {
+        let index = self.in_flight.iter().position(|b| b.batch_id == batch_id)?;
+        Some(self.in_flight.remove(index))
     }
 
     fn settle(&mut self, q: Queued, outcome: Outcome) -> Settlement {
@@ -238,7 +247,7 @@ impl Producer {
             in_flight_requests: self.in_flight.len() as u64,
             in_flight_records: self
                 .in_flight
-                .values()
+                .iter()
                 .map(|b| b.records.len() as u64)
                 .sum(),
             ..self.stats.clone()
