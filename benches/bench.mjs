@@ -97,21 +97,31 @@ if (measureOne) {
   process.exit(0);
 }
 
-function cpuInChild(name) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--peer', name], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`measuring ${name} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/** Median over ROUNDS fresh processes, the peers taking turns, so a noisy moment hits all alike. */
+function cpuInChildren(names) {
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of names) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--peer', name], { cwd: root, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`measuring ${name} failed: ${r.stderr}`);
+      runs[name].push(JSON.parse(r.stdout.trim().split('\n').at(-1)));
+    }
+  }
+  return Object.fromEntries(
+    names.map((n) => [n, { median: median(runs[n].map((r) => r.median)), cpuMean: median(runs[n].map((r) => r.cpuMean)) }]),
+  );
 }
 
 const names = Object.keys(peers);
-const rows = {};
-for (const name of names) rows[name] = cpuInChild(name);
+const rows = cpuInChildren(names);
 for (const name of names) rows[name].cold = coldStart(name);
 const sizes = bundleSizes();
 const wasmBytes = statSync(join(root, 'pkg/kinesis_edge_bg.wasm')).size;
 
 const kb = (n) => (n / 1000).toFixed(1) + ' KB';
-console.log(`kinesis-edge benchmark — Node ${process.version}, ${BATCHES} batches of 500 ~200-byte JSON readings, signed PutRecords, no network`);
+console.log(`kinesis-edge benchmark — Node ${process.version}, ${BATCHES} batches of 500 ~200-byte JSON readings, signed PutRecords, no network; median of ${ROUNDS} processes each`);
 console.log('');
 const header = ['producer', 'ms to signed request (median)', 'CPU ms incl. answer (mean)', 'cold: import+1st batch', 'cold: since process start', 'browser bundle min+gzip'];
 const table = names.map((n) => [

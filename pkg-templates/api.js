@@ -164,7 +164,12 @@ export class KinesisProducer {
       throw kinesisError('InvalidOption', 'invalid option `options`: must be an object', { field: 'options' });
     }
     this.#inner = new WasmProducer(options, {
-      onAck: (id, sequenceNumber, shardId) => this.#settle(id, undefined, { sequenceNumber, shardId }),
+      // One call per answer: ids, and sequence numbers and shard ids joined by newlines.
+      onAcks: (ids, sequenceNumbers, shardIds) => {
+        const sequence = sequenceNumbers.split('\n');
+        const shard = shardIds.split('\n');
+        for (let i = 0; i < ids.length; i++) this.#settle(ids[i], undefined, { sequenceNumber: sequence[i], shardId: shard[i] });
+      },
       onFail: (id, error) => this.#settle(id, error),
     });
   }

@@ -245,11 +245,7 @@ impl Producer {
             buffered_records: self.batcher.len() as u64,
             buffered_bytes: self.batcher.record_bytes() as u64,
             in_flight_requests: self.in_flight.len() as u64,
-            in_flight_records: self
-                .in_flight
-                .iter()
-                .map(|b| b.records.len() as u64)
-                .sum(),
+            in_flight_records: self.in_flight.iter().map(|b| b.records.len() as u64).sum(),
             ..self.stats.clone()
         }
     }

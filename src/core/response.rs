@@ -62,14 +62,28 @@ fn entry_result(e: &Value) -> EntryResult {
             None,
             field("ErrorMessage").unwrap_or(""),
         )),
-        (None, Some(sequence_number), Some(shard_id)) => Ok(Ack {
-            sequence_number: sequence_number.to_owned(),
-            shard_id: shard_id.to_owned(),
-        }),
+        (None, Some(sequence_number), Some(shard_id))
+            if is_sequence_number(sequence_number) && is_shard_id(shard_id) =>
+        {
+            Ok(Ack {
+                sequence_number: sequence_number.to_owned(),
+                shard_id: shard_id.to_owned(),
+            })
+        }
         _ => Err(invalid(
             "PutRecords entry has neither an error nor a sequence number and shard id",
         )),
     }
+}
+
+/// Kinesis sequence numbers are decimal digits.
+fn is_sequence_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Shard ids look like `shardId-000000000001`: printable ASCII, no spaces.
+fn is_shard_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// An answer that is not valid: retryable, since the service may not have stored anything.

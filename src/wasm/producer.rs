@@ -1,7 +1,8 @@
 //! `Producer`, the wasm half of `KinesisProducer`: it drives the core with the host's clock,
 //! timers and `fetch`, and reports each record's settlement through two callbacks
-//! (`onAck(id, sequenceNumber, shardId)`, `onFail(id, error)`), so that the JS wrapper owns
-//! the promises and one answer costs one crossing per record, not one per promise.
+//! (`onAcks(ids, sequenceNumbers, shardIds)` once per answer, `onFail(id, error)` per failed
+//! record), so that the JS wrapper owns the promises and an answer of 500 acknowledgements
+//! crosses the boundary once.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -28,7 +29,7 @@ struct Shared {
     core: RefCell<Producer>,
     credentials: CredentialSource,
     fetch: (Function, JsValue),
-    on_ack: Function,
+    on_acks: Function,
     on_fail: Function,
     timer: RefCell<Option<Timer>>,
     /// The linger timer's callback, made once; it holds only a weak reference.
@@ -48,7 +49,7 @@ fn callback(hooks: &JsValue, key: &'static str) -> Result<Function, JsValue> {
 
 #[wasm_bindgen]
 impl WasmProducer {
-    /// `options` as documented for `KinesisProducer`; `hooks` is `{ onAck, onFail }`.
+    /// `options` as documented for `KinesisProducer`; `hooks` is `{ onAcks, onFail }`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue, hooks: JsValue) -> Result<WasmProducer, JsValue> {
         let config = producer_options(&options)
@@ -75,7 +76,7 @@ impl WasmProducer {
             core: RefCell::new(Producer::new(config)),
             credentials,
             fetch,
-            on_ack: callback(&hooks, "onAck")?,
+            on_acks: callback(&hooks, "onAcks")?,
             on_fail: callback(&hooks, "onFail")?,
             timer: RefCell::new(None),
             tick: RefCell::new(None),
@@ -264,21 +265,40 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
         .map_err(|why| transport_failure(ErrorCode::Network, &format!("fetch failed: {why}")))
 }
 
+/// Report settlements: acknowledgements in one call, as ids and two `\n`-joined strings (the
+/// core admits only digit sequence numbers and printable shard ids, so `\n` cannot occur).
 fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
+    let mut ids = Vec::new();
+    let mut sequence_numbers = String::new();
+    let mut shard_ids = String::new();
     for s in settlements {
-        let id = JsValue::from_f64(s.id as f64);
-        // A throwing callback must not stop the other records from settling.
-        let _ = match &s.outcome {
-            Outcome::Acked(ack) => shared.on_ack.call3(
-                &JsValue::UNDEFINED,
-                &id,
-                &JsValue::from_str(&ack.sequence_number),
-                &JsValue::from_str(&ack.shard_id),
-            ),
-            Outcome::Failed(f) => shared
-                .on_fail
-                .call2(&JsValue::UNDEFINED, &id, &failure_to_js(f)),
-        };
+        match s.outcome {
+            Outcome::Acked(ack) => {
+                if !ids.is_empty() {
+                    sequence_numbers.push('\n');
+                    shard_ids.push('\n');
+                }
+                ids.push(s.id as f64);
+                sequence_numbers.push_str(&ack.sequence_number);
+                shard_ids.push_str(&ack.shard_id);
+            }
+            Outcome::Failed(f) => {
+                // A throwing callback must not stop the other records from settling.
+                let _ = shared.on_fail.call2(
+                    &JsValue::UNDEFINED,
+                    &JsValue::from_f64(s.id as f64),
+                    &failure_to_js(&f),
+                );
+            }
+        }
+    }
+    if !ids.is_empty() {
+        let _ = shared.on_acks.call3(
+            &JsValue::UNDEFINED,
+            &js_sys::Float64Array::from(ids.as_slice()),
+            &JsValue::from_str(&sequence_numbers),
+            &JsValue::from_str(&shard_ids),
+        );
     }
 }
 

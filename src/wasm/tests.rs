@@ -97,8 +97,8 @@ fn constructor_refuses_missing_hooks_and_bad_records_without_trapping() {
     let err = WasmProducer::new(options.clone(), Object::new().into())
         .err()
         .unwrap();
-    assert_eq!(get(&err, "field").as_string().as_deref(), Some("onAck"));
-    let hooks = js("return { onAck() {}, onFail() {} }");
+    assert_eq!(get(&err, "field").as_string().as_deref(), Some("onAcks"));
+    let hooks = js("return { onAcks() {}, onFail() {} }");
     let p = WasmProducer::new(options, hooks).unwrap();
     // An empty key, a bad hash key, and layouts pointing outside the buffer: errors, not traps.
     const NONE: u32 = u32::MAX;
@@ -142,7 +142,7 @@ async fn put_flush_and_settle_through_a_js_fetch() {
         const out = { acks: [], fails: [], requests: [] };
         let done;
         out.done = new Promise((r) => (done = r));
-        out.onAck = (id, seq, shard) => { out.acks.push([id, seq, shard]); if (out.acks.length + out.fails.length === 2) done(); };
+        out.onAcks = (ids, seqs, shards) => { ids.forEach((id, i) => out.acks.push([id, seqs.split('\n')[i], shards.split('\n')[i]])); if (out.acks.length + out.fails.length === 2) done(); };
         out.onFail = (id, error) => { out.fails.push([id, error]); if (out.acks.length + out.fails.length === 2) done(); };
         out.fetch = async (url, init) => {
             out.requests.push({ url, init });

@@ -156,7 +156,7 @@ test('requests are signed PutRecords calls of at most 500 records, in order', as
   const { fetch, requests } = fakeFetch((req) =>
     json(200, {
       FailedRecordCount: 0,
-      Records: req.body.Records.map((_, i) => ({ SequenceNumber: `${requests.length}-${i}`, ShardId: 'shardId-0' })),
+      Records: req.body.Records.map((_, i) => ({ SequenceNumber: `${requests.length}000${i}`, ShardId: 'shardId-0' })),
     }),
   );
   const producer = new KinesisProducer({
@@ -187,8 +187,8 @@ test('requests are signed PutRecords calls of at most 500 records, in order', as
   assert.equal(body.StreamName, 'api');
   assert.equal(body.StreamARN, 'arn:aws:kinesis:us-east-1:123456789012:stream/api');
   assert.equal(Buffer.from(body.Records[3].Data, 'base64').toString(), '{"i":3}');
-  assert.equal(results[1000].sequenceNumber, '3-0');
-  assert.equal(results[501].sequenceNumber, '2-1');
+  assert.equal(results[1000].sequenceNumber, '30000');
+  assert.equal(results[501].sequenceNumber, '20001');
 });
 
 test('per-record failures settle only the failed records, with their codes', async () => {
