@@ -20,6 +20,7 @@ echo "== wasm-bindgen tests (boundary, in Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --lib
 
-echo "== package tests (Node, kinesalite)"
+echo "== package: types, then tests in Node against kinesalite"
 bash scripts/build.sh
+node_modules/.bin/tsc -p tests/types/tsconfig.json
 node --test --test-concurrency=1 tests/js/

@@ -363,3 +363,32 @@ test('errors never carry the secret key, the session token or a signature', asyn
   })();
   assert.ok(!`${bad.message}${bad.stack}`.includes(secret));
 });
+
+test('no option or record, however odd, can trap the wasm module', async () => {
+  let seed = 11;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const odd = [undefined, null, 0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 53, 1e308, '', 'x', '\ud800', '0', '01',
+    '340282366920938463463374607431768211456', 'k'.repeat(300), [], {}, [1], () => 1, Symbol.iterator, 10n, true,
+    new Uint8Array(3), new Date(0), 'arn:aws:kinesis:us-east-1:123456789012:stream/a', 'http://127.0.0.1:1', 'us-east-1'];
+  const pick = () => odd[rand(odd.length)];
+  const keys = ['region', 'streamName', 'streamArn', 'endpoint', 'credentials', 'lingerMs', 'maxRecordsPerRequest',
+    'maxRequestBytes', 'maxRecordBytes', 'maxInFlightRequests', 'fetch'];
+  for (let i = 0; i < 400; i++) {
+    const options = Object.fromEntries(keys.filter(() => rand(3) > 0).map((key) => [key, pick()]));
+    try {
+      const p = new KinesisProducer(options);
+      p.stats();
+    } catch (e) {
+      assert.ok(isKinesisEdgeError(e), `options ${i} threw ${e}`);
+    }
+  }
+  const producer = new KinesisProducer({ ...base(), fetch: async () => new Response('{}', { status: 500 }) });
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 400 }, () => producer.put(rand(8) === 0 ? pick() : { data: pick(), partitionKey: pick(), explicitHashKey: rand(2) ? pick() : undefined })),
+  );
+  for (const o of outcomes) if (o.status === 'rejected') assert.ok(isKinesisEdgeError(o.reason), String(o.reason));
+  // Still alive: a real round trip works.
+  const real = new KinesisProducer(base());
+  assert.ok((await real.put({ data: 'still here', partitionKey: 'k' })).sequenceNumber);
+  await real.close();
+});

@@ -38,6 +38,8 @@ export async function startKinesalite() {
   };
 }
 
+/** Create a stream and wait until it is active. Names must not be Array.prototype members
+ * (`entries`, `map`, ...): kinesalite keeps stream databases in an array indexed by name. */
 export async function createStream(client, name, shards) {
   await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
   for (let i = 0; i < 200; i++) {

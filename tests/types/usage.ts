@@ -1,0 +1,48 @@
+// Compiled with `tsc --noEmit --strict` against the built package's types: the documented API
+// must type-check, and misuse must not (each @ts-expect-error line is a required error).
+import {
+  KinesisProducer,
+  signRequest,
+  isKinesisEdgeError,
+  type KinesisEdgeError,
+  type PutRecordResult,
+  type ProducerStats,
+  type SignedHeaders,
+} from 'kinesis-edge';
+
+const producer = new KinesisProducer({
+  region: 'us-east-1',
+  streamName: 'readings',
+  endpoint: 'http://127.0.0.1:4567',
+  credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't', expiration: new Date() }),
+  lingerMs: 50,
+  fetch: (url, init) => fetch(url, init),
+});
+
+async function use(): Promise<void> {
+  const one: PutRecordResult = await producer.put({ data: { t: 1 }, partitionKey: 'k' });
+  const many: PutRecordResult[] = await producer.putMany([{ data: new Uint8Array([1]), partitionKey: 'k', explicitHashKey: '1' }]);
+  const stats: ProducerStats = producer.stats();
+  const headers: SignedHeaders = await signRequest({
+    url: new URL('https://example.amazonaws.com/'),
+    region: 'us-east-1',
+    service: 'execute-api',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+  try {
+    await producer.close();
+  } catch (e) {
+    if (isKinesisEdgeError(e)) {
+      const code: KinesisEdgeError['code'] = e.code;
+      void code;
+    }
+  }
+  void one, many, stats, headers.authorization;
+  // @ts-expect-error region is required
+  new KinesisProducer({ streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  // @ts-expect-error partitionKey is required
+  void producer.put({ data: 'x' });
+  // @ts-expect-error lingerMs is a number
+  new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
+}
+void use;
