@@ -204,27 +204,28 @@ fn pump(shared: &Rc<Shared>) {
     arm_timer(shared, now);
 }
 
+/// Keep exactly one linger timer, due when the core next wants to be woken, and none when it
+/// does not (a pending timer would keep a Node process alive for up to `lingerMs`).
 fn arm_timer(shared: &Shared, now: u64) {
-    let Some(at) = shared.core.try_borrow().ok().and_then(|c| c.wake_at()) else {
-        return;
-    };
+    let wake = shared.core.try_borrow().ok().and_then(|c| c.wake_at());
     let Ok(mut timer) = shared.timer.try_borrow_mut() else {
         return;
     };
-    if timer.as_ref().is_some_and(|t| t.at <= at) {
-        return;
+    match (timer.as_ref(), wake) {
+        (Some(t), Some(at)) if t.at <= at => return,
+        (None, None) => return,
+        _ => {}
     }
     if let Some(old) = timer.take() {
         host::clear_timeout(&old.handle);
     }
-    let Ok(tick) = shared.tick.try_borrow() else {
+    let (Some(at), Ok(tick)) = (wake, shared.tick.try_borrow()) else {
         return;
     };
     if let Some(f) = tick.as_ref() {
         let delay = at.saturating_sub(now) as f64;
-        if let Some(handle) = host::set_timeout(f.as_ref().unchecked_ref(), delay) {
-            *timer = Some(Timer { at, handle });
-        }
+        *timer =
+            host::set_timeout(f.as_ref().unchecked_ref(), delay).map(|handle| Timer { at, handle });
     }
 }
 

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { KinesisProducer, signRequest, isKinesisEdgeError } from 'kinesis-edge';
 import { startKinesalite, createStream, readStream, TEST_CREDENTIALS } from './support.mjs';
 
@@ -391,4 +392,23 @@ test('no option or record, however odd, can trap the wasm module', async () => {
   const real = new KinesisProducer(base());
   assert.ok((await real.put({ data: 'still here', partitionKey: 'k' })).sequenceNumber);
   await real.close();
+});
+
+test('a closed producer leaves no timer behind to keep Node running', () => {
+  // With a 60 s linger, a timer left armed after close() would hold the process for a minute.
+  const script = `
+    import { KinesisProducer } from 'kinesis-edge';
+    const p = new KinesisProducer({ region: 'us-east-1', streamName: 's', lingerMs: 60000,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      fetch: async (url, init) => new Response(JSON.stringify({ Records: [{ SequenceNumber: '1', ShardId: 's' }] })) });
+    p.put({ data: 'x', partitionKey: 'k' }).catch(() => {});
+    await p.close();
+    console.log('closed');
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('../..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(out.trim(), 'closed');
 });
