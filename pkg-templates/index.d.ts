@@ -28,8 +28,12 @@ export interface KinesisProducerOptions {
   maxRequestBytes?: number;
   /** Largest record (data plus partition key bytes). Default 1 MiB, at most 10 MiB. */
   maxRecordBytes?: number;
-  /** Requests in flight at once, 1 to 64. Default 4. */
+  /** Requests in flight at once, 1 to 64. Default 4 (1 while the retry quota is spent). */
   maxInFlightRequests?: number;
+  /** A record not delivered this long after `put` settles as `Expired`. Default 30000; `Infinity` never. */
+  recordTtlMs?: number;
+  /** A request with no complete answer after this long is aborted and retried. Default 10000. */
+  requestTimeoutMs?: number;
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -57,6 +61,11 @@ export interface ProducerStats {
   bytesAcknowledged: number;
   recordsFailed: number;
   bytesFailed: number;
+  /** Of the failed records, those whose time to live ran out. */
+  recordsExpired: number;
+  /** Records sent again after a retryable failure, and how many of those were throttled. */
+  retries: number;
+  throttles: number;
   requests: number;
   requestsFailed: number;
   bufferedRecords: number;
@@ -81,7 +90,9 @@ export type KinesisEdgeErrorCode =
   | 'Validation'
   | 'Kms'
   | 'InvalidResponse'
-  | 'RequestFailed';
+  | 'RequestFailed'
+  | 'Timeout'
+  | 'Expired';
 
 /** Every error kinesis-edge throws or rejects with. */
 export interface KinesisEdgeError extends Error {
@@ -95,6 +106,8 @@ export interface KinesisEdgeError extends Error {
   status?: number;
   /** Whether sending again could succeed. */
   retryable?: boolean;
+  /** On `Expired`: the code of the last failure before the time to live ran out. */
+  lastCode?: KinesisEdgeErrorCode;
   /** On a `putMany` rejection: every record's outcome, in order. */
   results?: PromiseSettledResult<PutRecordResult>[];
 }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use crate::core::body;
 use crate::core::config::Limits;
+use crate::core::error::Failure;
 use crate::core::producer::RecordId;
 use crate::core::record::Record;
 use crate::core::Millis;
@@ -18,6 +19,10 @@ pub struct Queued {
     /// Bytes of its entry in the request body.
     pub encoded_len: usize,
     pub accepted_at: Millis,
+    /// Times it was sent and failed with a retryable error.
+    pub attempts: u32,
+    /// Why its last attempt failed.
+    pub last_failure: Option<Failure>,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +39,28 @@ impl Batcher {
         self.entry_bytes += q.encoded_len;
         self.record_bytes += q.record.size();
         self.queue.push_back(q);
+    }
+
+    /// Put records that failed back at the front, in their order, ahead of newer ones.
+    pub fn requeue(&mut self, records: Vec<Queued>) {
+        for q in records.into_iter().rev() {
+            self.entry_bytes += q.encoded_len;
+            self.record_bytes += q.record.size();
+            self.queue.push_front(q);
+        }
+    }
+
+    /// The oldest waiting record.
+    pub fn front(&self) -> Option<&Queued> {
+        self.queue.front()
+    }
+
+    /// Remove the front record (for expiry).
+    pub fn pop_front(&mut self) -> Option<Queued> {
+        let q = self.queue.pop_front()?;
+        self.entry_bytes -= q.encoded_len;
+        self.record_bytes -= q.record.size();
+        Some(q)
     }
 
     pub fn len(&self) -> usize {
@@ -98,12 +125,10 @@ impl Batcher {
             if !fits && !batch.is_empty() {
                 break;
             }
-            let Some(q) = self.queue.pop_front() else {
+            let Some(q) = self.pop_front() else {
                 break;
             };
             entries += q.encoded_len;
-            self.entry_bytes -= q.encoded_len;
-            self.record_bytes -= q.record.size();
             batch.push(q);
         }
         let size = body::body_len(limits.request_overhead, batch.len(), entries);
@@ -136,6 +161,8 @@ mod tests {
             encoded_len: body::entry_len(&record),
             record,
             accepted_at: at,
+            attempts: 0,
+            last_failure: None,
         }
     }
 

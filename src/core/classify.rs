@@ -113,6 +113,7 @@ pub fn failure(aws_code: Option<&str>, status: Option<u16>, message: &str) -> Fa
         aws_code: aws_code.map(|c| short_error_name(c).to_owned()),
         message: message.to_owned(),
         status,
+        last_code: None,
     }
 }
 
@@ -124,6 +125,7 @@ pub fn transport_failure(code: ErrorCode, message: &str) -> Failure {
         aws_code: None,
         message: message.to_owned(),
         status: None,
+        last_code: None,
     }
 }
 

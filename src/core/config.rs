@@ -18,6 +18,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 pub const MAX_IN_FLIGHT: usize = 64;
 /// Smallest request limit accepted: room for the JSON framing and a few small records.
 pub const MIN_REQUEST_BYTES: usize = 1024;
+/// The KPL's default record time to live.
+pub const DEFAULT_RECORD_TTL_MS: u64 = 30_000;
+pub const MAX_RECORD_TTL_MS: u64 = 7 * 24 * 3_600_000;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+pub const MAX_REQUEST_TIMEOUT_MS: u64 = 600_000;
 
 /// Options as the caller gives them. Numbers arrive as JS numbers, so they are `f64` here
 /// and validated as integers in range.
@@ -32,6 +37,9 @@ pub struct ProducerOptions {
     pub max_request_bytes: Option<f64>,
     pub max_record_bytes: Option<f64>,
     pub max_in_flight_requests: Option<f64>,
+    /// `Infinity` keeps retrying for ever.
+    pub record_ttl_ms: Option<f64>,
+    pub request_timeout_ms: Option<f64>,
 }
 
 /// The size limits a batch obeys.
@@ -241,6 +249,9 @@ pub struct ProducerConfig {
     pub linger_ms: u64,
     pub limits: Limits,
     pub max_in_flight_requests: usize,
+    /// `None`: records never expire.
+    pub record_ttl_ms: Option<u64>,
+    pub request_timeout_ms: u64,
 }
 
 impl ProducerConfig {
@@ -292,6 +303,23 @@ impl ProducerConfig {
             1,
             MAX_IN_FLIGHT,
         )?;
+        let record_ttl_ms = match options.record_ttl_ms {
+            Some(v) if v == f64::INFINITY => None,
+            other => Some(whole(
+                "recordTtlMs",
+                other,
+                DEFAULT_RECORD_TTL_MS as usize,
+                1,
+                MAX_RECORD_TTL_MS as usize,
+            )? as u64),
+        };
+        let request_timeout_ms = whole(
+            "requestTimeoutMs",
+            options.request_timeout_ms,
+            DEFAULT_REQUEST_TIMEOUT_MS as usize,
+            1,
+            MAX_REQUEST_TIMEOUT_MS as usize,
+        )? as u64;
         Ok(Self {
             region,
             target,
@@ -299,6 +327,8 @@ impl ProducerConfig {
             linger_ms,
             limits,
             max_in_flight_requests,
+            record_ttl_ms,
+            request_timeout_ms,
         })
     }
 }
@@ -331,6 +361,8 @@ mod tests {
         assert_eq!(c.limits.max_records_per_request, 500);
         assert_eq!(c.endpoint.url(), "https://kinesis.us-east-1.amazonaws.com/");
         assert_eq!(c.limits.request_overhead, body::request_overhead(&c.target));
+        assert_eq!(c.record_ttl_ms, Some(30_000));
+        assert_eq!(c.request_timeout_ms, 10_000);
     }
 
     #[test]
@@ -423,6 +455,16 @@ mod tests {
         assert!(with(set_linger, 0.0).is_ok());
         assert!(with(set_linger, -1.0).is_err());
         assert!(with(set_linger, f64::INFINITY).is_err());
+        let set_ttl: fn(&mut ProducerOptions, f64) = |o, v| o.record_ttl_ms = Some(v);
+        assert_eq!(with(set_ttl, f64::INFINITY).unwrap().record_ttl_ms, None);
+        assert_eq!(with(set_ttl, 5.0).unwrap().record_ttl_ms, Some(5));
+        assert_eq!(with(set_ttl, 0.0).unwrap_err().field(), Some("recordTtlMs"));
+        assert!(with(set_ttl, f64::NEG_INFINITY).is_err());
+        let set_timeout: fn(&mut ProducerOptions, f64) = |o, v| o.request_timeout_ms = Some(v);
+        assert_eq!(
+            with(set_timeout, 0.0).unwrap_err().field(),
+            Some("requestTimeoutMs")
+        );
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub enum ErrorCode {
     InvalidResponse,
     /// Any other error answer from the service.
     RequestFailed,
+    /// No answer within `requestTimeoutMs`; the request was aborted.
+    Timeout,
+    /// The record was not delivered within `recordTtlMs`; `lastCode` says why.
+    Expired,
 }
 
 impl ErrorCode {
@@ -60,6 +64,8 @@ impl ErrorCode {
             Self::Kms => "Kms",
             Self::InvalidResponse => "InvalidResponse",
             Self::RequestFailed => "RequestFailed",
+            Self::Timeout => "Timeout",
+            Self::Expired => "Expired",
         }
     }
 }
@@ -135,6 +141,7 @@ impl Error {
                 aws_code: None,
                 message: other.to_string(),
                 status: None,
+                last_code: None,
             },
         }
     }
@@ -158,6 +165,8 @@ pub struct Failure {
     pub message: String,
     /// HTTP status of the response that carried the failure, when there was one.
     pub status: Option<u16>,
+    /// For `Expired`: the code of the last failure before time ran out.
+    pub last_code: Option<ErrorCode>,
 }
 
 impl std::fmt::Display for Failure {

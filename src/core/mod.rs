@@ -12,6 +12,7 @@ pub mod producer;
 pub mod record;
 pub mod request;
 pub mod response;
+pub mod retry;
 pub mod signer;
 pub mod stats;
 
@@ -19,7 +20,7 @@ pub use classify::RetryClass;
 pub use config::{ProducerConfig, ProducerOptions, StreamTarget};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorCode, Failure};
-pub use producer::{Outcome, Producer, RecordId, Settlement};
+pub use producer::{Answer, Outcome, Producer, RecordId, Settlement};
 pub use record::Record;
 pub use request::PreparedRequest;
 pub use stats::Stats;

@@ -1,14 +1,22 @@
 //! The producer state machine. It owns the buffered and in-flight records and decides what to
 //! send; its caller does the I/O: it asks for the next request, signs and sends it, and hands
-//! back the answer, getting the records' settlements in return. Time is always a parameter.
+//! back the answer, getting the records' settlements in return. Time is always a parameter,
+//! and the jitter comes from a generator seeded by the caller.
+//!
+//! Delivery: records that fail with a retryable error go back to the front of the buffer, in
+//! their order, and are sent again after a backoff; records that succeeded are never resent;
+//! terminal errors settle at once; a record still undelivered `recordTtlMs` after it was
+//! accepted settles as `Expired`.
 
 use crate::core::batcher::{Batcher, Queued};
+use crate::core::classify::RetryClass;
 use crate::core::config::ProducerConfig;
 use crate::core::credentials::Credentials;
-use crate::core::error::{Error, Failure};
+use crate::core::error::{Error, ErrorCode, Failure};
 use crate::core::record::Record;
 use crate::core::request::{self, BatchId, PreparedRequest};
 use crate::core::response::{self, Ack};
+use crate::core::retry::{self, RetryQuota, Rng};
 use crate::core::signer::{self, SignInput, SignedHeaders, SigningKeyCache};
 use crate::core::stats::Stats;
 use crate::core::Millis;
@@ -30,6 +38,21 @@ pub struct Settlement {
     pub outcome: Outcome,
 }
 
+/// What came back for a request.
+#[derive(Clone, Copy, Debug)]
+pub struct Answer<'a> {
+    pub status: u16,
+    /// The `x-amzn-ErrorType` header.
+    pub error_type: Option<&'a str>,
+    /// The `Date` header, as epoch milliseconds.
+    pub date_ms: Option<Millis>,
+    pub body: &'a [u8],
+}
+
+/// A response `Date` this far from the local clock corrects the signing clock even before
+/// the service refuses a signature (it allows 5 minutes).
+pub const SKEW_TOLERANCE_MS: i64 = 4 * 60_000;
+
 #[derive(Debug)]
 struct InFlight {
     batch_id: BatchId,
@@ -49,10 +72,21 @@ pub struct Producer {
     closed: bool,
     stats: Stats,
     signing_keys: SigningKeyCache,
+    rng: Rng,
+    quota: RetryQuota,
+    /// Requests in a row that ended with records to retry; drives the backoff.
+    failure_streak: u32,
+    /// No request before this time (backoff after failures).
+    paused_until: Millis,
+    /// Server clock minus local clock, learnt from answers; added to the signing time.
+    clock_offset_ms: i64,
+    /// The service refused the credentials as expired: the caller should fetch new ones.
+    refresh_credentials: bool,
 }
 
 impl Producer {
-    pub fn new(config: ProducerConfig) -> Self {
+    /// `seed` seeds the backoff jitter (the host's randomness; fixed in tests).
+    pub fn new(config: ProducerConfig, seed: u64) -> Self {
         Self {
             config,
             batcher: Batcher::default(),
@@ -63,6 +97,12 @@ impl Producer {
             closed: false,
             stats: Stats::default(),
             signing_keys: SigningKeyCache::default(),
+            rng: Rng::new(seed),
+            quota: RetryQuota::default(),
+            failure_streak: 0,
+            paused_until: 0,
+            clock_offset_ms: 0,
+            refresh_credentials: false,
         }
     }
 
@@ -85,6 +125,8 @@ impl Producer {
             record,
             encoded_len,
             accepted_at: now,
+            attempts: 0,
+            last_failure: None,
         });
         Ok(id)
     }
@@ -114,18 +156,87 @@ impl Producer {
         self.batcher.is_empty() && self.in_flight.is_empty()
     }
 
-    /// When the caller should next call [`Producer::next_request`] if nothing else happens.
-    /// `None` while the in-flight limit is reached: an answer arriving is the next event.
-    pub fn wake_at(&self) -> Option<Millis> {
-        if self.in_flight.len() >= self.config.max_in_flight_requests {
-            return None;
+    /// Requests allowed in flight now: one at a time once the retry quota is spent.
+    fn in_flight_limit(&self) -> usize {
+        if self.quota.is_exhausted() {
+            1
+        } else {
+            self.config.max_in_flight_requests
         }
-        self.batcher.deadline(self.config.linger_ms)
     }
 
-    /// The next request to send, if one is due and the in-flight limit allows it.
+    /// When the caller should next call [`Producer::expire`] and [`Producer::next_request`] if
+    /// nothing else happens: the next batch's send time (linger, flush, backoff) unless the
+    /// in-flight limit is reached (an answer is then the next event), or the oldest record's
+    /// expiry, whichever comes first.
+    pub fn wake_at(&self) -> Option<Millis> {
+        let front = self.batcher.front()?;
+        let expiry = self
+            .config
+            .record_ttl_ms
+            .map(|ttl| front.accepted_at.saturating_add(ttl));
+        let send = (self.in_flight.len() < self.in_flight_limit()).then(|| {
+            let due = if front.id < self.flush_below || self.batcher.is_full(&self.config.limits) {
+                0
+            } else {
+                front.accepted_at.saturating_add(self.config.linger_ms)
+            };
+            due.max(self.paused_until)
+        });
+        match (send, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Settle buffered records whose time to live has run out.
+    pub fn expire(&mut self, now: Millis) -> Vec<Settlement> {
+        let Some(ttl) = self.config.record_ttl_ms else {
+            return Vec::new();
+        };
+        let mut expired = Vec::new();
+        while self
+            .batcher
+            .front()
+            .is_some_and(|q| q.accepted_at.saturating_add(ttl) <= now)
+        {
+            if let Some(q) = self.batcher.pop_front() {
+                expired.push(q);
+            }
+        }
+        expired
+            .into_iter()
+            .map(|q| self.settle_expired(q, ttl))
+            .collect()
+    }
+
+    fn settle_expired(&mut self, q: Queued, ttl: u64) -> Settlement {
+        self.stats.records_expired += 1;
+        let last = q.last_failure.as_ref();
+        // A credentials provider that kept failing is the cause the caller must act on.
+        let code = match last.map(|f| f.code) {
+            Some(ErrorCode::Credentials) => ErrorCode::Credentials,
+            _ => ErrorCode::Expired,
+        };
+        let failure = Failure {
+            code,
+            retry: RetryClass::Terminal,
+            aws_code: last.and_then(|f| f.aws_code.clone()),
+            message: match last {
+                Some(f) => format!("not delivered within recordTtlMs ({ttl} ms) after {} attempts; last error: {f}", q.attempts),
+                None => format!("not delivered within recordTtlMs ({ttl} ms)"),
+            },
+            status: last.and_then(|f| f.status),
+            last_code: last.map(|f| f.code),
+        };
+        self.settle(q, Outcome::Failed(failure))
+    }
+
+    /// The next request to send, if one is due and the in-flight limit and backoff allow it.
+    /// Call [`Producer::expire`] first so that no expired record is sent.
     pub fn next_request(&mut self, now: Millis) -> Option<PreparedRequest> {
-        if self.in_flight.len() >= self.config.max_in_flight_requests
+        if self.in_flight.len() >= self.in_flight_limit()
+            || now < self.paused_until
             || !self.batcher.is_due(
                 now,
                 self.config.linger_ms,
@@ -167,7 +278,7 @@ impl Producer {
                 payload_sha256_hex,
                 region: &self.config.region,
                 service: request::SERVICE,
-                time_ms: now,
+                time_ms: now.saturating_add_signed(self.clock_offset_ms),
             },
             credentials,
             &mut self.signing_keys,
@@ -178,42 +289,124 @@ impl Producer {
     pub fn on_response(
         &mut self,
         batch_id: BatchId,
-        status: u16,
-        error_type_header: Option<&str>,
-        body: &[u8],
+        answer: Answer<'_>,
+        now: Millis,
     ) -> Vec<Settlement> {
         let Some(expected) = self.batch(batch_id).map(|b| b.records.len()) else {
             return Vec::new();
         };
-        match response::parse_put_records(status, error_type_header, body, expected) {
-            Err(failure) => self.on_failure(batch_id, failure),
-            Ok(results) => {
-                let Some(batch) = self.take_batch(batch_id) else {
-                    return Vec::new();
-                };
-                batch
+        let results =
+            response::parse_put_records(answer.status, answer.error_type, answer.body, expected);
+        if let Some(server) = answer.date_ms {
+            let skew = server as i64 - now as i64;
+            let refused = matches!(&results, Err(f) if f.retry == RetryClass::ClockSkew);
+            // Compared with the corrected clock, so a learnt offset is kept while it holds.
+            if refused || (skew - self.clock_offset_ms).abs() > SKEW_TOLERANCE_MS {
+                self.clock_offset_ms = skew;
+            }
+        }
+        let Some(batch) = self.take_batch(batch_id) else {
+            return Vec::new();
+        };
+        match results {
+            Err(failure) => {
+                self.stats.requests_failed += 1;
+                let outcomes = batch
                     .records
                     .into_iter()
-                    .zip(results)
-                    .map(|(q, result)| {
-                        self.settle(q, result.map_or_else(Outcome::Failed, Outcome::Acked))
-                    })
-                    .collect()
+                    .map(|q| (q, Err(failure.clone())))
+                    .collect();
+                self.conclude(outcomes, now)
             }
+            Ok(results) => self.conclude(batch.records.into_iter().zip(results).collect(), now),
         }
     }
 
-    /// The request failed as a whole: it was not sent, not signed, or got no usable answer.
-    pub fn on_failure(&mut self, batch_id: BatchId, failure: Failure) -> Vec<Settlement> {
+    /// The request failed as a whole without an answer: not signed, not sent, or no usable answer.
+    pub fn on_failure(
+        &mut self,
+        batch_id: BatchId,
+        failure: Failure,
+        now: Millis,
+    ) -> Vec<Settlement> {
         let Some(batch) = self.take_batch(batch_id) else {
             return Vec::new();
         };
         self.stats.requests_failed += 1;
-        batch
+        let outcomes = batch
             .records
             .into_iter()
-            .map(|q| self.settle(q, Outcome::Failed(failure.clone())))
-            .collect()
+            .map(|q| (q, Err(failure.clone())))
+            .collect();
+        self.conclude(outcomes, now)
+    }
+
+    /// Settle acknowledged and terminally failed records; put retryable ones back, with a backoff.
+    fn conclude(
+        &mut self,
+        outcomes: Vec<(Queued, response::EntryResult)>,
+        now: Millis,
+    ) -> Vec<Settlement> {
+        let mut settled = Vec::new();
+        let mut retry = Vec::new();
+        let mut class = None;
+        for (mut q, result) in outcomes {
+            match result {
+                Ok(ack) => settled.push(self.settle(q, Outcome::Acked(ack))),
+                Err(f) if !f.retry.is_retryable() => {
+                    settled.push(self.settle(q, Outcome::Failed(f)))
+                }
+                Err(f) => {
+                    if f.code == ErrorCode::Throttled {
+                        self.stats.throttles += 1;
+                    }
+                    if f.code == ErrorCode::ExpiredCredentials {
+                        self.refresh_credentials = true;
+                    }
+                    // Throttling anywhere in the answer calls for the longer backoff.
+                    if class != Some(RetryClass::Throttling) {
+                        class = Some(f.retry);
+                    }
+                    q.attempts += 1;
+                    q.last_failure = Some(f);
+                    retry.push(q);
+                }
+            }
+        }
+        match class {
+            None => {
+                self.failure_streak = 0;
+                self.quota.refund();
+            }
+            Some(class) => {
+                self.stats.retries += retry.len() as u64;
+                let backoff = if self.quota.acquire(class) {
+                    retry::backoff_ms(class, self.failure_streak, self.rng.next_f64())
+                } else {
+                    retry::MAX_BACKOFF_MS
+                };
+                self.failure_streak = self.failure_streak.saturating_add(1);
+                self.paused_until = self.paused_until.max(now.saturating_add(backoff));
+                self.batcher.requeue(retry);
+                settled.extend(self.expire(now));
+            }
+        }
+        settled
+    }
+
+    /// Whether the service refused the credentials since the last call: fetch new ones.
+    pub fn take_refresh_credentials(&mut self) -> bool {
+        std::mem::take(&mut self.refresh_credentials)
+    }
+
+    /// Server clock minus local clock, as learnt from answers.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+
+    /// Milliseconds until the backoff allows the next request (0 when not backing off).
+    pub fn backoff_remaining(&self, now: Millis) -> u64 {
+        self.paused_until.saturating_sub(now)
     }
 
     fn batch(&self, batch_id: BatchId) -> Option<&InFlight> {
@@ -254,20 +447,28 @@ impl Producer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::classify::transport_failure;
     use crate::core::config::ProducerOptions;
     use crate::core::error::ErrorCode;
     use crate::core::signer::sha256_hex;
 
-    fn producer(max_in_flight: f64) -> Producer {
+    fn producer_with(options: ProducerOptions) -> Producer {
         Producer::new(
             ProducerConfig::from_options(ProducerOptions {
                 region: Some("us-east-1".into()),
                 stream_name: Some("readings".into()),
-                max_in_flight_requests: Some(max_in_flight),
-                ..Default::default()
+                ..options
             })
             .unwrap(),
+            7,
         )
+    }
+
+    fn producer(max_in_flight: f64) -> Producer {
+        producer_with(ProducerOptions {
+            max_in_flight_requests: Some(max_in_flight),
+            ..Default::default()
+        })
     }
 
     fn rec(key: &str) -> Record {
@@ -278,6 +479,11 @@ mod tests {
         }
     }
 
+    const OK: &str = r#"{"SequenceNumber":"1","ShardId":"shardId-0"}"#;
+    const THROTTLED: &str =
+        r#"{"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":"slow down"}"#;
+    const INTERNAL: &str = r#"{"ErrorCode":"InternalFailure","ErrorMessage":"x"}"#;
+
     fn answer(entries: &[&str]) -> Vec<u8> {
         format!(
             "{{\"FailedRecordCount\":0,\"Records\":[{}]}}",
@@ -286,11 +492,30 @@ mod tests {
         .into_bytes()
     }
 
+    fn ok_answer(status: u16, body: &[u8]) -> Answer<'_> {
+        Answer {
+            status,
+            error_type: None,
+            date_ms: None,
+            body,
+        }
+    }
+
+    fn keys(req: &PreparedRequest) -> Vec<String> {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        body["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["PartitionKey"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     #[test]
     fn linger_then_send_and_settle_in_order() {
         let mut p = producer(4.0);
         let a = p.put(rec("a"), 1_000).unwrap();
-        let b = p.put(rec("b"), 1_010).unwrap();
+        p.put(rec("b"), 1_010).unwrap();
         assert_eq!(p.wake_at(), Some(1_100));
         assert!(p.next_request(1_099).is_none());
         let req = p.next_request(1_100).unwrap();
@@ -298,34 +523,60 @@ mod tests {
         assert!(req
             .headers
             .contains(&("x-amz-target", "Kinesis_20131202.PutRecords")));
-        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
-        assert_eq!(body["Records"][1]["PartitionKey"], "b");
-        let settled = p.on_response(
-            req.batch_id,
-            200,
-            None,
-            &answer(&[
-                r#"{"SequenceNumber":"1","ShardId":"shardId-0"}"#,
-                r#"{"ErrorCode":"InternalFailure","ErrorMessage":"x"}"#,
-            ]),
-        );
+        assert_eq!(keys(&req), ["a", "b"]);
+        let settled = p.on_response(req.batch_id, ok_answer(200, &answer(&[OK, OK])), 1_200);
         assert_eq!(settled.len(), 2);
         assert_eq!(settled[0].id, a);
         assert!(matches!(&settled[0].outcome, Outcome::Acked(ack) if ack.sequence_number == "1"));
-        assert_eq!(settled[1].id, b);
-        assert!(
-            matches!(&settled[1].outcome, Outcome::Failed(f) if f.code == ErrorCode::ServiceUnavailable)
-        );
-        let s = p.stats();
-        assert_eq!(
-            (s.records_acknowledged, s.records_failed, s.requests),
-            (1, 1, 1)
-        );
         assert!(p.is_idle());
     }
 
     #[test]
-    fn whole_request_failure_fails_every_record() {
+    fn only_failed_entries_are_sent_again_in_their_order() {
+        let mut p = producer(4.0);
+        for k in ["a", "b", "c", "d"] {
+            p.put(rec(k), 0).unwrap();
+        }
+        p.flush();
+        let first = p.next_request(0).unwrap();
+        let settled = p.on_response(
+            first.batch_id,
+            ok_answer(200, &answer(&[OK, INTERNAL, OK, THROTTLED])),
+            10,
+        );
+        assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [0, 2]);
+        let stats = p.stats();
+        assert_eq!(
+            (stats.retries, stats.throttles, stats.buffered_records),
+            (2, 1, 2)
+        );
+        // New records queue behind the retried ones.
+        p.put(rec("e"), 20).unwrap();
+        // Throttling in the answer: at most the throttling base before the next attempt.
+        let wake = p.wake_at().unwrap();
+        assert!(
+            (10..=10 + retry::THROTTLING_BASE_MS).contains(&wake),
+            "{wake}"
+        );
+        assert!(
+            p.next_request(wake - 1).is_none(),
+            "no request during the backoff"
+        );
+        p.flush();
+        let second = p.next_request(wake).unwrap();
+        assert_eq!(keys(&second), ["b", "d", "e"]);
+        let settled = p.on_response(
+            second.batch_id,
+            ok_answer(200, &answer(&[OK, OK, OK])),
+            wake + 5,
+        );
+        assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [1, 3, 4]);
+        assert!(p.is_idle());
+        assert_eq!(p.stats().records_sent, 7, "a and c were never sent twice");
+    }
+
+    #[test]
+    fn terminal_failures_settle_at_once_retryable_whole_failures_retry() {
         let mut p = producer(4.0);
         for k in ["a", "b", "c"] {
             p.put(rec(k), 0).unwrap();
@@ -334,17 +585,149 @@ mod tests {
         let req = p.next_request(0).unwrap();
         let settled = p.on_response(
             req.batch_id,
-            400,
-            None,
-            br#"{"__type":"ResourceNotFoundException","message":"no"}"#,
+            ok_answer(
+                400,
+                br#"{"__type":"ResourceNotFoundException","message":"no"}"#,
+            ),
+            1,
         );
         assert_eq!(settled.len(), 3);
         assert!(settled
             .iter()
             .all(|s| matches!(&s.outcome, Outcome::Failed(f) if f.code == ErrorCode::NotFound && f.status == Some(400))));
         assert_eq!(p.stats().requests_failed, 1);
-        // An answer for a batch that is no longer in flight is ignored.
-        assert!(p.on_response(req.batch_id, 200, None, b"{}").is_empty());
+        // An answer for a batch no longer in flight is ignored.
+        assert!(p
+            .on_response(req.batch_id, ok_answer(200, b"{}"), 2)
+            .is_empty());
+
+        p.put(rec("d"), 10).unwrap();
+        p.flush();
+        let req = p.next_request(10).unwrap();
+        assert!(p
+            .on_failure(
+                req.batch_id,
+                transport_failure(ErrorCode::Network, "reset"),
+                11
+            )
+            .is_empty());
+        let again = p.next_request(11 + retry::TRANSIENT_BASE_MS).unwrap();
+        assert_eq!(keys(&again), ["d"]);
+    }
+
+    #[test]
+    fn backoff_grows_with_consecutive_failures_and_resets_on_success() {
+        let mut p = producer(1.0);
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let mut now = 0;
+        let mut ceilings = Vec::new();
+        for streak in 0..6 {
+            let req = p.next_request(now).unwrap();
+            p.on_response(req.batch_id, ok_answer(503, b""), now);
+            let wait = p.backoff_remaining(now);
+            let ceiling = (retry::TRANSIENT_BASE_MS << streak).min(retry::MAX_BACKOFF_MS);
+            assert!(wait <= ceiling, "streak {streak}: {wait} > {ceiling}");
+            ceilings.push(ceiling);
+            now += wait;
+        }
+        let req = p.next_request(now).unwrap();
+        assert_eq!(
+            p.on_response(req.batch_id, ok_answer(200, &answer(&[OK])), now)
+                .len(),
+            1
+        );
+        assert_eq!(p.backoff_remaining(now), 0);
+        assert_eq!(p.stats().retries, 6);
+    }
+
+    #[test]
+    fn records_expire_after_their_ttl_and_never_with_infinity() {
+        let mut p = producer_with(ProducerOptions {
+            record_ttl_ms: Some(1_000.0),
+            ..Default::default()
+        });
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let req = p.next_request(0).unwrap();
+        assert!(p
+            .on_response(req.batch_id, ok_answer(500, b"{}"), 10)
+            .is_empty());
+        // The expiry is the next wake-up once backoff allows nothing sooner to happen.
+        assert!(p.wake_at().unwrap() <= 1_000);
+        assert!(p.expire(999).is_empty());
+        let expired = p.expire(1_000);
+        assert_eq!(expired.len(), 1);
+        let Outcome::Failed(f) = &expired[0].outcome else {
+            panic!()
+        };
+        assert_eq!(
+            (f.code, f.last_code, f.status),
+            (
+                ErrorCode::Expired,
+                Some(ErrorCode::ServiceUnavailable),
+                Some(500)
+            )
+        );
+        assert!(f.message.contains("recordTtlMs (1000 ms)"), "{}", f.message);
+        assert_eq!(p.stats().records_expired, 1);
+
+        let mut forever = producer_with(ProducerOptions {
+            record_ttl_ms: Some(f64::INFINITY),
+            ..Default::default()
+        });
+        forever.put(rec("a"), 0).unwrap();
+        assert!(forever.expire(u64::MAX / 2).is_empty());
+    }
+
+    #[test]
+    fn a_failing_credentials_provider_settles_as_credentials_after_the_ttl() {
+        let mut p = producer_with(ProducerOptions {
+            record_ttl_ms: Some(100.0),
+            ..Default::default()
+        });
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let req = p.next_request(0).unwrap();
+        let failure = Error::Credentials("provider unreachable".into()).to_failure();
+        assert!(
+            p.on_failure(req.batch_id, failure, 5).is_empty(),
+            "retried until the ttl"
+        );
+        let expired = p.expire(100);
+        assert!(
+            matches!(&expired[0].outcome, Outcome::Failed(f) if f.code == ErrorCode::Credentials)
+        );
+    }
+
+    #[test]
+    fn a_spent_retry_quota_slows_to_one_request_at_a_time() {
+        let mut p = producer_with(ProducerOptions {
+            max_in_flight_requests: Some(8.0),
+            max_records_per_request: Some(1.0),
+            record_ttl_ms: Some(f64::INFINITY),
+            ..Default::default()
+        });
+        for i in 0..8 {
+            p.put(rec(&format!("k{i}")), 0).unwrap();
+        }
+        p.flush();
+        let mut now = 0;
+        for _ in 0..(retry::QUOTA_TOKENS / retry::TRANSIENT_COST + 1) {
+            let req = p.next_request(now).unwrap();
+            p.on_response(req.batch_id, ok_answer(500, b""), now);
+            now += p.backoff_remaining(now);
+        }
+        assert_eq!(
+            p.backoff_remaining(now.saturating_sub(retry::MAX_BACKOFF_MS)),
+            retry::MAX_BACKOFF_MS
+        );
+        assert!(p.next_request(now).is_some());
+        assert!(
+            p.next_request(now).is_none(),
+            "only one request in flight while the quota is spent"
+        );
+        assert_eq!(p.stats().buffered_records, 7, "nothing dropped");
     }
 
     #[test]
@@ -360,16 +743,19 @@ mod tests {
         );
         assert_eq!(
             p.wake_at(),
-            None,
-            "no timer while the in-flight limit is reached"
+            Some(30_000),
+            "only the expiry of the oldest record"
         );
-        let entries = vec![r#"{"SequenceNumber":"1","ShardId":"s"}"#; 500];
+        let entries = vec![OK; 500];
         assert_eq!(
-            p.on_response(first.batch_id, 200, None, &answer(&entries))
+            p.on_response(first.batch_id, ok_answer(200, &answer(&entries)), 1)
                 .len(),
             500
         );
-        assert!(p.next_request(1_000_000).is_some());
+        assert!(
+            p.next_request(100).is_some(),
+            "the rest goes once its linger ends"
+        );
     }
 
     #[test]
@@ -383,6 +769,71 @@ mod tests {
         assert_eq!(p.put(rec("b"), 0), Err(Error::Closed));
         // Closing flushes: the buffered record is due at once.
         assert!(p.next_request(0).is_some());
+    }
+
+    #[test]
+    fn clock_skew_and_expired_credentials_are_corrected_and_retried() {
+        let mut p = producer(4.0);
+        let now = 1_700_000_000_000;
+        p.put(rec("a"), now).unwrap();
+        p.flush();
+        let req = p.next_request(now).unwrap();
+        let body = br#"{"__type":"InvalidSignatureException","message":"Signature expired: 20231114T220000Z is now earlier than 20231114T221500Z"}"#;
+        let server = now + 15 * 60_000;
+        let answer = Answer {
+            status: 400,
+            error_type: None,
+            date_ms: Some(server),
+            body,
+        };
+        assert!(
+            p.on_response(req.batch_id, answer, now).is_empty(),
+            "retried, not failed"
+        );
+        assert_eq!(p.clock_offset_ms(), 15 * 60_000);
+        let creds = Credentials::new("AKID".into(), "SECRET".into(), None, None).unwrap();
+        let retry = p.next_request(now + 60_000).unwrap();
+        let signed = p
+            .sign(&retry, &creds, &sha256_hex(&retry.body), now + 60_000)
+            .unwrap();
+        assert_eq!(
+            signed.amz_date,
+            crate::core::canonical::amz_date(server + 60_000)
+        );
+        // A small difference in a normal answer leaves the offset alone.
+        let ok = answer_with_date(&[OK], now + 61_000 + 15 * 60_000 + 30_000);
+        p.on_response(
+            retry.batch_id,
+            Answer {
+                body: &ok.0,
+                ..ok.1
+            },
+            now + 61_000,
+        );
+        assert_eq!(p.clock_offset_ms(), 15 * 60_000);
+
+        p.put(rec("b"), now + 70_000).unwrap();
+        p.flush();
+        let req = p.next_request(now + 70_000).unwrap();
+        assert!(!p.take_refresh_credentials());
+        let expired = br#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#;
+        assert!(p
+            .on_response(req.batch_id, ok_answer(400, expired), now + 70_000)
+            .is_empty());
+        assert!(p.take_refresh_credentials());
+        assert!(!p.take_refresh_credentials(), "taken once");
+    }
+
+    fn answer_with_date(entries: &[&str], date_ms: Millis) -> (Vec<u8>, Answer<'static>) {
+        (
+            answer(entries),
+            Answer {
+                status: 200,
+                error_type: None,
+                date_ms: Some(date_ms),
+                body: b"",
+            },
+        )
     }
 
     #[test]

@@ -15,6 +15,11 @@ pub struct Stats {
     pub bytes_acknowledged: u64,
     pub records_failed: u64,
     pub bytes_failed: u64,
+    /// Of the failed records, those whose time to live ran out.
+    pub records_expired: u64,
+    /// Records put back to be sent again, and how many of those were throttled.
+    pub retries: u64,
+    pub throttles: u64,
     /// `PutRecords` requests made, and how many of those failed as a whole.
     pub requests: u64,
     pub requests_failed: u64,

@@ -58,6 +58,15 @@ impl CredentialSource {
         }
     }
 
+    /// Forget cached provider credentials (the service refused them); the next request asks again.
+    pub fn invalidate(&self) {
+        if let Self::Provider { cached, .. } = self {
+            if let Ok(mut c) = cached.try_borrow_mut() {
+                c.take();
+            }
+        }
+    }
+
     /// Credentials valid at `now`, calling the provider when the cache is empty or expiring.
     pub async fn get(&self, now: Millis) -> Result<Credentials, Error> {
         let (provider, cached, pending) = match self {

@@ -1,5 +1,6 @@
 //! Core errors as JS `Error` objects: `name` is always `KinesisEdgeError`, `code` is the
-//! stable [`ErrorCode`] string, and `field`, `awsCode`, `status`, `retryable` are set when known.
+//! stable [`ErrorCode`] string, and `field`, `awsCode`, `status`, `retryable`, `lastCode` are set
+//! when known.
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
@@ -44,6 +45,9 @@ pub fn failure_to_js(f: &Failure) -> JsValue {
     }
     if let Some(status) = f.status {
         set(&js, "status", &JsValue::from_f64(f64::from(status)));
+    }
+    if let Some(last) = f.last_code {
+        set(&js, "lastCode", &JsValue::from_str(last.as_str()));
     }
     js
 }

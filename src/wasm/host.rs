@@ -83,16 +83,81 @@ pub fn fetch_function(user: &JsValue) -> Option<(Function, JsValue)> {
 pub struct HttpResponse {
     pub status: u16,
     pub error_type: Option<String>,
+    /// The `Date` header as epoch milliseconds.
+    pub date_ms: Option<u64>,
     pub body: Vec<u8>,
 }
 
-/// POST `body` with `headers`; `Err` carries a description of a network failure.
+/// Why no response came back.
+pub enum PostError {
+    /// `fetch` rejected or threw (connection refused, reset, DNS, CORS).
+    Network(String),
+    /// No complete answer within the timeout; the request was aborted.
+    Timeout,
+}
+
+/// Aborts a request through an `AbortController` when its timer fires first.
+struct Deadline {
+    controller: JsValue,
+    handle: Option<JsValue>,
+    fired: std::rc::Rc<std::cell::Cell<bool>>,
+    _on_timeout: Option<wasm_bindgen::closure::Closure<dyn FnMut()>>,
+}
+
+impl Deadline {
+    fn start(timeout_ms: u64) -> Self {
+        let g: JsValue = global().into();
+        let controller = get(&g, "AbortController")
+            .dyn_into::<Function>()
+            .ok()
+            .and_then(|ctor| Reflect::construct(&ctor, &js_sys::Array::new()).ok())
+            .unwrap_or(JsValue::UNDEFINED);
+        let fired = std::rc::Rc::new(std::cell::Cell::new(false));
+        let (flag, target) = (fired.clone(), controller.clone());
+        let on_timeout = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            flag.set(true);
+            if let Ok(abort) = get(&target, "abort").dyn_into::<Function>() {
+                let _ = abort.call0(&target);
+            }
+        });
+        let handle = set_timeout(on_timeout.as_ref().unchecked_ref(), timeout_ms as f64);
+        Self {
+            controller,
+            handle,
+            fired,
+            _on_timeout: Some(on_timeout),
+        }
+    }
+
+    fn signal(&self) -> JsValue {
+        get(&self.controller, "signal")
+    }
+
+    fn error(&self, e: &JsValue) -> PostError {
+        if self.fired.get() {
+            PostError::Timeout
+        } else {
+            PostError::Network(super::errors::describe(e))
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            clear_timeout(&h);
+        }
+    }
+}
+
+/// POST `body` with `headers`, aborting it after `timeout_ms`.
 pub async fn post(
     fetch: &(Function, JsValue),
     url: &str,
     headers: &[(&str, &str)],
     body: &Uint8Array,
-) -> Result<HttpResponse, String> {
+    timeout_ms: u64,
+) -> Result<HttpResponse, PostError> {
     let header_obj = Object::new();
     for (name, value) in headers {
         let _ = Reflect::set(
@@ -101,6 +166,7 @@ pub async fn post(
             &JsValue::from_str(value),
         );
     }
+    let deadline = Deadline::start(timeout_ms);
     let init = Object::new();
     let _ = Reflect::set(
         &init,
@@ -109,30 +175,57 @@ pub async fn post(
     );
     let _ = Reflect::set(&init, &JsValue::from_str("headers"), &header_obj);
     let _ = Reflect::set(&init, &JsValue::from_str("body"), body);
+    let _ = Reflect::set(&init, &JsValue::from_str("signal"), &deadline.signal());
     let returned = fetch
         .0
         .call2(&fetch.1, &JsValue::from_str(url), &init)
-        .map_err(|e| super::errors::describe(&e))?;
-    let response = JsFuture::from(js_sys::Promise::resolve(&returned))
+        .map_err(|e| deadline.error(&e))?;
+    // A fetch that ignores the signal (a user's own) still loses the race against the deadline.
+    let response = JsFuture::from(race_deadline(&returned, &deadline))
         .await
-        .map_err(|e| super::errors::describe(&e))?;
-    let response: web_sys::Response = response.unchecked_into();
-    let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
-    let error_type = get(&response, "headers")
+        .map_err(|e| deadline.error(&e))?;
+    let headers = get(&response, "headers")
         .dyn_into::<web_sys::Headers>()
-        .ok()
-        .and_then(|h| h.get("x-amzn-errortype").ok().flatten());
-    let buffer = response
-        .array_buffer()
-        .map_err(|e| super::errors::describe(&e))?;
-    let buffer = JsFuture::from(buffer)
+        .ok();
+    let header = |name: &str| headers.as_ref().and_then(|h| h.get(name).ok().flatten());
+    let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+    let error_type = header("x-amzn-errortype");
+    let date_ms = header("date")
+        .map(|d| js_sys::Date::parse(&d))
+        .filter(|ms| ms.is_finite() && *ms > 0.0)
+        .map(|ms| ms as u64);
+    let response: web_sys::Response = response.unchecked_into();
+    let buffer = response.array_buffer().map_err(|e| deadline.error(&e))?;
+    let buffer = JsFuture::from(race_deadline(&buffer.into(), &deadline))
         .await
-        .map_err(|e| super::errors::describe(&e))?;
+        .map_err(|e| deadline.error(&e))?;
     Ok(HttpResponse {
         status,
         error_type,
+        date_ms,
         body: Uint8Array::new(&buffer).to_vec(),
     })
+}
+
+/// `Promise.race([promise, <rejects when the deadline's signal aborts>])`.
+fn race_deadline(promise: &JsValue, deadline: &Deadline) -> js_sys::Promise {
+    let signal = deadline.signal();
+    let aborted = js_sys::Promise::new(&mut |_resolve, reject| {
+        if let Ok(add) = get(&signal, "addEventListener").dyn_into::<Function>() {
+            let _ = add.call2(&signal, &JsValue::from_str("abort"), &reject);
+        }
+    });
+    js_sys::Promise::race(&js_sys::Array::of2(
+        &js_sys::Promise::resolve(promise),
+        &aborted,
+    ))
+}
+
+/// A seed for the core's jitter, from the host's randomness.
+pub fn random_seed() -> u64 {
+    let high = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let low = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (high << 32) | low
 }
 
 /// `setTimeout(callback, delay)` on the global object; returns the handle for [`clear_timeout`].

@@ -50,6 +50,8 @@ pub fn producer_options(obj: &JsValue) -> Result<ProducerOptions, Error> {
         max_request_bytes: opt_number(obj, "maxRequestBytes")?,
         max_record_bytes: opt_number(obj, "maxRecordBytes")?,
         max_in_flight_requests: opt_number(obj, "maxInFlightRequests")?,
+        record_ttl_ms: opt_number(obj, "recordTtlMs")?,
+        request_timeout_ms: opt_number(obj, "requestTimeoutMs")?,
     })
 }
 

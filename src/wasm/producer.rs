@@ -12,11 +12,11 @@ use wasm_bindgen::prelude::*;
 
 use super::credentials::CredentialSource;
 use super::errors::{error_to_js, failure_to_js, invalid_option};
-use super::host::{self, HttpResponse};
+use super::host::{self, HttpResponse, PostError};
 use super::options::{field, producer_options};
 use crate::core::classify::transport_failure;
 use crate::core::{
-    Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer, ProducerConfig, Record,
+    Answer, Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer, ProducerConfig, Record,
     Settlement,
 };
 
@@ -73,7 +73,7 @@ impl WasmProducer {
             )
         })?;
         let shared = Rc::new(Shared {
-            core: RefCell::new(Producer::new(config)),
+            core: RefCell::new(Producer::new(config, host::random_seed())),
             credentials,
             fetch,
             on_acks: callback(&hooks, "onAcks")?,
@@ -192,6 +192,11 @@ fn record_at(buffer: &[u8], offsets: &[u32]) -> Result<Record, Error> {
 /// Start every request that is due, then arm the linger timer for the next one.
 fn pump(shared: &Rc<Shared>) {
     let now = host::now();
+    let expired = match shared.core.try_borrow_mut() {
+        Ok(mut core) => core.expire(now),
+        Err(_) => Vec::new(),
+    };
+    deliver(shared, expired);
     loop {
         let request = match shared.core.try_borrow_mut() {
             Ok(mut core) => core.next_request(now),
@@ -231,15 +236,28 @@ fn arm_timer(shared: &Shared, now: u64) {
 
 async fn send(shared: Rc<Shared>, request: PreparedRequest) {
     let batch_id = request.batch_id;
-    let settlements = match attempt(&shared, &request).await {
-        Ok(r) => match shared.core.try_borrow_mut() {
-            Ok(mut core) => core.on_response(batch_id, r.status, r.error_type.as_deref(), &r.body),
-            Err(_) => Vec::new(),
-        },
-        Err(failure) => match shared.core.try_borrow_mut() {
-            Ok(mut core) => core.on_failure(batch_id, failure),
-            Err(_) => Vec::new(),
-        },
+    let outcome = attempt(&shared, &request).await;
+    let now = host::now();
+    let settlements = match shared.core.try_borrow_mut() {
+        Err(_) => Vec::new(),
+        Ok(mut core) => {
+            let settlements = match &outcome {
+                Ok(r) => {
+                    let answer = Answer {
+                        status: r.status,
+                        error_type: r.error_type.as_deref(),
+                        date_ms: r.date_ms,
+                        body: &r.body,
+                    };
+                    core.on_response(batch_id, answer, now)
+                }
+                Err(failure) => core.on_failure(batch_id, failure.clone(), now),
+            };
+            if core.take_refresh_credentials() {
+                shared.credentials.invalidate();
+            }
+            settlements
+        }
     };
     deliver(&shared, settlements);
     pump(&shared);
@@ -253,17 +271,31 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
         .map_err(|e| e.to_failure())?;
     let body = Uint8Array::from(request.body.as_slice());
     let hash = host::sha256_hex(&body, &request.body).await;
-    let signed = shared
-        .core
-        .try_borrow_mut()
-        .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?
-        .sign(request, &credentials, &hash, host::now())
-        .map_err(|e| e.to_failure())?;
+    let (signed, timeout_ms) = {
+        let mut core = shared
+            .core
+            .try_borrow_mut()
+            .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?;
+        let signed = core
+            .sign(request, &credentials, &hash, host::now())
+            .map_err(|e| e.to_failure())?;
+        (signed, core.config().request_timeout_ms)
+    };
     let mut headers: Vec<(&str, &str)> = request.headers.clone();
     headers.extend(signed.pairs());
-    host::post(&shared.fetch, &request.url, &headers, &body)
+    host::post(&shared.fetch, &request.url, &headers, &body, timeout_ms)
         .await
-        .map_err(|why| transport_failure(ErrorCode::Network, &format!("fetch failed: {why}")))
+        .map_err(|e| match e {
+            PostError::Network(why) => {
+                transport_failure(ErrorCode::Network, &format!("fetch failed: {why}"))
+            }
+            PostError::Timeout => transport_failure(
+                ErrorCode::Timeout,
+                &format!(
+                    "no answer within requestTimeoutMs ({timeout_ms} ms); the request was aborted"
+                ),
+            ),
+        })
 }
 
 /// Report settlements: acknowledgements in one call, as ids and two `\n`-joined strings (the

@@ -158,6 +158,8 @@ async fn put_flush_and_settle_through_a_js_fetch() {
         ("region", JsValue::from("eu-west-1")),
         ("streamName", JsValue::from("s")),
         ("lingerMs", JsValue::from(60_000)),
+        // The second record keeps failing with a retryable error: it expires after 50 ms.
+        ("recordTtlMs", JsValue::from(50)),
         ("fetch", get(&world, "fetch")),
         (
             "credentials",
@@ -188,6 +190,10 @@ async fn put_flush_and_settle_through_a_js_fetch() {
     assert_eq!(fail.get(0).as_f64(), Some(second));
     assert_eq!(
         get(&fail.get(1), "code").as_string().as_deref(),
+        Some("Expired")
+    );
+    assert_eq!(
+        get(&fail.get(1), "lastCode").as_string().as_deref(),
         Some("ServiceUnavailable")
     );
     let request = js_sys::Array::from(&get(&world, "requests")).get(0);

@@ -35,6 +35,8 @@ test('invalid options throw typed errors that name the field', () => {
     [{ ...base(), maxRecordsPerRequest: 501 }, 'InvalidOption', 'maxRecordsPerRequest'],
     [{ ...base(), maxRequestBytes: 10 * 1024 * 1024 + 1 }, 'InvalidOption', 'maxRequestBytes'],
     [{ ...base(), maxRecordBytes: 0 }, 'InvalidOption', 'maxRecordBytes'],
+    [{ ...base(), recordTtlMs: 0 }, 'InvalidOption', 'recordTtlMs'],
+    [{ ...base(), requestTimeoutMs: -5 }, 'InvalidOption', 'requestTimeoutMs'],
     [{ ...base(), endpoint: '127.0.0.1:4567' }, 'InvalidOption', 'endpoint'],
     [{ ...base(), fetch: 'yes' }, 'InvalidOption', 'fetch'],
     [{ ...base(), streamArn: 'arn:aws:kinesis:eu-west-1:123456789012:stream/api' }, 'InvalidOption', 'streamArn'],
@@ -192,50 +194,67 @@ test('requests are signed PutRecords calls of at most 500 records, in order', as
   assert.equal(results[501].sequenceNumber, '20001');
 });
 
-test('per-record failures settle only the failed records, with their codes', async () => {
-  const { fetch } = fakeFetch((req) =>
+test('after a partial failure only the failed records are sent again', async () => {
+  const { fetch, requests } = fakeFetch((req, n) =>
     json(200, {
-      FailedRecordCount: 2,
+      FailedRecordCount: n === 1 ? 2 : 0,
       Records: req.body.Records.map((_, i) =>
-        i === 1
+        n === 1 && i === 1
           ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
-          : i === 2
+          : n === 1 && i === 2
             ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal service failure.' }
-            : { SequenceNumber: `${i}`, ShardId: 'shardId-1' },
+            : { SequenceNumber: `${n}${i}`, ShardId: 'shardId-1' },
       ),
     }),
   );
   const producer = new KinesisProducer({ ...base(), fetch });
-  const results = await Promise.allSettled([0, 1, 2, 3].map((i) => producer.put({ data: `${i}`, partitionKey: 'k' })));
+  const results = await Promise.all([0, 1, 2, 3].map((i) => producer.put({ data: `${i}`, partitionKey: 'k' })));
   await producer.close();
-  assert.deepEqual(results[0].value, { sequenceNumber: '0', shardId: 'shardId-1' });
-  assertCode(results[1].reason, 'Throttled');
-  assert.equal(results[1].reason.awsCode, 'ProvisionedThroughputExceededException');
-  assert.equal(results[1].reason.retryable, true);
-  assertCode(results[2].reason, 'ServiceUnavailable');
-  assert.equal(results[3].value.sequenceNumber, '3');
+  assert.deepEqual(
+    requests.map((r) => r.body.Records.map((rec) => Buffer.from(rec.Data, 'base64').toString())),
+    [['0', '1', '2', '3'], ['1', '2']],
+  );
+  assert.deepEqual(results.map((r) => r.sequenceNumber), ['10', '20', '21', '13']);
   const s = producer.stats();
-  assert.equal(s.recordsAcknowledged, 2);
-  assert.equal(s.recordsFailed, 2);
+  assert.equal(s.recordsAcknowledged, 4);
+  assert.equal(s.recordsSent, 6);
+  assert.equal(s.retries, 2);
+  assert.equal(s.throttles, 1);
+  assert.equal(s.recordsFailed, 0);
 });
 
-test('whole-request errors, network failures and malformed answers are classified', async () => {
+test('errors are classified: terminal ones reject at once, retryable ones until the TTL', async () => {
   const answers = [
-    [() => json(500, { __type: 'InternalFailure', message: 'boom' }), 'ServiceUnavailable'],
-    [() => json(503, '<html>unavailable</html>'), 'ServiceUnavailable'],
-    [() => json(429, ''), 'Throttled'],
-    [() => json(400, { __type: 'AccessDeniedException', Message: 'no' }), 'AccessDenied'],
-    [() => json(400, { __type: 'ExpiredTokenException', message: 'expired' }), 'ExpiredCredentials'],
-    [() => json(400, '', { 'x-amzn-ErrorType': 'ValidationException:http://x/' }), 'Validation'],
-    [() => json(400, { __type: 'InvalidSignatureException', message: 'Signature expired: 20260101T000000Z is now earlier than 20260101T001000Z' }), 'ClockSkew'],
-    [() => json(200, 'not json'), 'InvalidResponse'],
-    [() => json(200, { Records: [] }), 'InvalidResponse'],
-    [() => Promise.reject(new TypeError('fetch failed')), 'Network'],
-    [() => { throw new Error('synchronous failure'); }, 'Network'],
+    [() => json(500, { __type: 'InternalFailure', message: 'boom' }), 'ServiceUnavailable', true],
+    [() => json(503, '<html>unavailable</html>'), 'ServiceUnavailable', true],
+    [() => json(429, ''), 'Throttled', true],
+    [() => json(400, { __type: 'AccessDeniedException', Message: 'no' }), 'AccessDenied', false],
+    [() => json(400, { __type: 'ExpiredTokenException', message: 'expired' }), 'ExpiredCredentials', true],
+    [() => json(400, '', { 'x-amzn-ErrorType': 'ValidationException:http://x/' }), 'Validation', false],
+    [() => json(400, { __type: 'KMSDisabledException', message: 'disabled' }), 'Kms', false],
+    [() => json(400, { __type: 'InvalidSignatureException', message: 'Signature expired: 20260101T000000Z is now earlier than 20260101T001000Z' }), 'ClockSkew', true],
+    [() => json(200, 'not json'), 'InvalidResponse', true],
+    [() => json(200, { Records: [] }), 'InvalidResponse', true],
+    [() => Promise.reject(new TypeError('fetch failed')), 'Network', true],
+    [() => { throw new Error('synchronous failure'); }, 'Network', true],
   ];
-  for (const [respond, code] of answers) {
-    const producer = new KinesisProducer({ ...base(), fetch: fakeFetch(respond).fetch });
-    await assert.rejects(producer.put({ data: 'x', partitionKey: 'k' }), (e) => (assertCode(e, code), true), code);
+  for (const [respond, code, retryable] of answers) {
+    const { fetch, requests } = fakeFetch(respond);
+    const producer = new KinesisProducer({ ...base(), fetch, recordTtlMs: 300 });
+    await assert.rejects(
+      producer.put({ data: 'x', partitionKey: 'k' }),
+      (e) => {
+        if (retryable) {
+          assertCode(e, 'Expired');
+          assert.equal(e.lastCode, code, e.message);
+        } else {
+          assertCode(e, code);
+          assert.equal(requests.length, 1, `${code} is not retried`);
+        }
+        return true;
+      },
+      code,
+    );
   }
 });
 
@@ -243,14 +262,19 @@ test('no answer can trap the wasm module', async () => {
   let seed = 7;
   const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
   const pieces = ['{', '}', '[', ']', '"Records"', ':', ',', '"SequenceNumber"', '"ErrorCode"', 'null', '1e999', '"\\ud800"', '-', '0', 'true', '"x"', '\u0000', '\\', '"__type"'];
-  const { fetch } = fakeFetch(() => {
+  const { fetch, requests } = fakeFetch(() => {
     const body = Array.from({ length: rand(40) }, () => pieces[rand(pieces.length)]).join('');
     return json([200, 400, 500, 302, 204][rand(5)], body);
   });
-  const producer = new KinesisProducer({ ...base(), fetch, lingerMs: 0 });
-  for (let i = 0; i < 300; i++) {
-    await producer.put({ data: `${i}`, partitionKey: 'k' }).catch((e) => assert.ok(isKinesisEdgeError(e)));
-  }
+  // Many producers, so that backoff after one bad answer does not limit how many are read.
+  const outcomes = await Promise.all(
+    Array.from({ length: 80 }, async (_, p) => {
+      const producer = new KinesisProducer({ ...base(), fetch, lingerMs: 0, recordTtlMs: 150 });
+      return Promise.allSettled(Array.from({ length: 5 }, (_, i) => producer.put({ data: `${p}/${i}`, partitionKey: 'k' })));
+    }),
+  );
+  for (const o of outcomes.flat()) assert.ok(o.status === 'fulfilled' || isKinesisEdgeError(o.reason), String(o.reason));
+  assert.ok(requests.length >= 80, `${requests.length} answers read`);
   // The module still works: a real answer is read normally afterwards.
   const real = new KinesisProducer(base());
   assert.ok((await real.put({ data: 'after', partitionKey: 'k' })).sequenceNumber);
@@ -280,13 +304,15 @@ test('a credentials provider is shared by concurrent requests and called again b
   let failing = 0;
   const broken = new KinesisProducer({
     ...base(),
+    recordTtlMs: 300,
     credentials: async () => {
       failing += 1;
       throw new Error('identity pool unreachable');
     },
   });
+  // The provider may recover, so the record waits until its TTL before failing as Credentials.
   await assert.rejects(broken.put({ data: 'x', partitionKey: 'k' }), (e) => (assertCode(e, 'Credentials'), /identity pool unreachable/.test(e.message)));
-  assert.equal(failing, 1);
+  assert.ok(failing >= 2, `provider asked again while the record waited (${failing})`);
 
   let long = 0;
   const stable = new KinesisProducer({
@@ -350,7 +376,7 @@ test('errors never carry the secret key, the session token or a signature', asyn
   const secret = 'SECRETMARKER-abc';
   const token = 'TOKENMARKER-xyz';
   const { fetch, requests } = fakeFetch(() => json(400, { __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
-  const producer = new KinesisProducer({ ...base(), fetch, credentials: { accessKeyId: 'AKID', secretAccessKey: secret, sessionToken: token } });
+  const producer = new KinesisProducer({ ...base(), fetch, recordTtlMs: 200, credentials: { accessKeyId: 'AKID', secretAccessKey: secret, sessionToken: token } });
   const error = await producer.put({ data: 'x', partitionKey: 'k' }).catch((e) => e);
   const signature = requests[0].init.headers.authorization.split('Signature=')[1];
   const shown = JSON.stringify({ ...error, message: error.message, stack: error.stack, stats: producer.stats() });
@@ -373,7 +399,7 @@ test('no option or record, however odd, can trap the wasm module', async () => {
     new Uint8Array(3), new Date(0), 'arn:aws:kinesis:us-east-1:123456789012:stream/a', 'http://127.0.0.1:1', 'us-east-1'];
   const pick = () => odd[rand(odd.length)];
   const keys = ['region', 'streamName', 'streamArn', 'endpoint', 'credentials', 'lingerMs', 'maxRecordsPerRequest',
-    'maxRequestBytes', 'maxRecordBytes', 'maxInFlightRequests', 'fetch'];
+    'maxRequestBytes', 'maxRecordBytes', 'maxInFlightRequests', 'fetch', 'recordTtlMs', 'requestTimeoutMs'];
   for (let i = 0; i < 400; i++) {
     const options = Object.fromEntries(keys.filter(() => rand(3) > 0).map((key) => [key, pick()]));
     try {
@@ -383,7 +409,7 @@ test('no option or record, however odd, can trap the wasm module', async () => {
       assert.ok(isKinesisEdgeError(e), `options ${i} threw ${e}`);
     }
   }
-  const producer = new KinesisProducer({ ...base(), fetch: async () => new Response('{}', { status: 500 }) });
+  const producer = new KinesisProducer({ ...base(), recordTtlMs: 100, fetch: async () => new Response('{}', { status: 500 }) });
   const outcomes = await Promise.allSettled(
     Array.from({ length: 400 }, () => producer.put(rand(8) === 0 ? pick() : { data: pick(), partitionKey: pick(), explicitHashKey: rand(2) ? pick() : undefined })),
   );
