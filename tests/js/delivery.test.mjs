@@ -1,0 +1,117 @@
+// The delivery engine through the package: request timeouts, clock skew, credentials refused
+// as expired, and the time to live, driven by a scripted `fetch`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KinesisProducer, isKinesisEdgeError } from 'kinesis-edge';
+
+const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
+const base = { region: 'us-east-1', streamName: 's', endpoint: 'http://127.0.0.1:9', lingerMs: 0 };
+
+/** A fetch that answers call n with `script(n, request)`; records every request. */
+function scripted(script) {
+  const requests = [];
+  const fetch = (url, init) => {
+    const request = { url, init, body: JSON.parse(Buffer.from(init.body).toString()) };
+    requests.push(request);
+    return script(requests.length, request);
+  };
+  return { fetch, requests };
+}
+
+const ok = (request, headers = {}) =>
+  new Response(
+    JSON.stringify({ Records: request.body.Records.map((_, i) => ({ SequenceNumber: `${i + 1}`, ShardId: 'shardId-0' })) }),
+    { status: 200, headers },
+  );
+
+test('an answer that never comes is aborted after requestTimeoutMs and the records are sent again', async () => {
+  let aborted = 0;
+  const { fetch, requests } = scripted((n, request) => {
+    if (n > 1) return Promise.resolve(ok(request));
+    // Hangs until the producer aborts it through the signal it passed.
+    return new Promise((_, reject) => {
+      request.init.signal.addEventListener('abort', () => {
+        aborted += 1;
+        reject(new DOMException('aborted', 'AbortError'));
+      });
+    });
+  });
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, requestTimeoutMs: 100 });
+  const result = await producer.put({ data: 'late', partitionKey: 'k' });
+  assert.equal(result.sequenceNumber, '1');
+  assert.equal(aborted, 1);
+  assert.equal(requests.length, 2);
+  assert.equal(producer.stats().retries, 1);
+});
+
+test('a fetch that ignores the abort signal still times out', async () => {
+  const { fetch } = scripted(() => new Promise(() => {}));
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, requestTimeoutMs: 50, recordTtlMs: 400 });
+  await assert.rejects(producer.put({ data: 'x', partitionKey: 'k' }), (e) => {
+    assert.ok(isKinesisEdgeError(e));
+    assert.equal(e.code, 'Expired');
+    assert.equal(e.lastCode, 'Timeout');
+    return true;
+  });
+});
+
+test('a skewed clock is corrected from the answer and the request signed again', async () => {
+  const serverAhead = 17 * 60_000;
+  const { fetch, requests } = scripted((n, request) => {
+    const date = new Date(Date.now() + serverAhead).toUTCString();
+    if (n === 1) {
+      return Promise.resolve(
+        new Response(
+          JSON.stringify({ __type: 'InvalidSignatureException', message: 'Signature expired: 20260101T000000Z is now earlier than 20260101T001700Z' }),
+          { status: 400, headers: { date } },
+        ),
+      );
+    }
+    return Promise.resolve(ok(request, { date }));
+  });
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS });
+  assert.equal((await producer.put({ data: 'x', partitionKey: 'k' })).sequenceNumber, '1');
+  const signedAt = (r) => {
+    const d = r.init.headers['x-amz-date'];
+    return Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(9, 11), +d.slice(11, 13), +d.slice(13, 15));
+  };
+  const shift = signedAt(requests[1]) - signedAt(requests[0]);
+  assert.ok(Math.abs(shift - serverAhead) < 10_000, `signed ${shift} ms later, expected about ${serverAhead}`);
+});
+
+test('credentials refused as expired are fetched again and the record signed with the new ones', async () => {
+  let calls = 0;
+  const provider = async () => {
+    calls += 1;
+    return { ...CREDS, sessionToken: `token-${calls}`, expiration: Date.now() + 3_600_000 };
+  };
+  const { fetch, requests } = scripted((n, request) =>
+    Promise.resolve(
+      request.init.headers['x-amz-security-token'] === 'token-1'
+        ? new Response(JSON.stringify({ __type: 'ExpiredTokenException', message: 'The security token included in the request is expired' }), { status: 400 })
+        : ok(request),
+    ),
+  );
+  const producer = new KinesisProducer({ ...base, fetch, credentials: provider });
+  const result = await producer.put({ data: 'x', partitionKey: 'k' });
+  assert.equal(result.sequenceNumber, '1');
+  assert.equal(calls, 2);
+  assert.deepEqual(
+    requests.map((r) => r.init.headers['x-amz-security-token']),
+    ['token-1', 'token-2'],
+  );
+});
+
+test('a throttled stream is retried until it recovers, and throttles are counted', async () => {
+  const { fetch } = scripted((n, request) => {
+    if (n <= 2) return Promise.resolve(new Response(JSON.stringify({ __type: 'ProvisionedThroughputExceededException', message: 'Rate exceeded' }), { status: 400 }));
+    return Promise.resolve(ok(request));
+  });
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS });
+  const result = await producer.put({ data: 'x', partitionKey: 'k' });
+  assert.equal(result.sequenceNumber, '1');
+  const s = producer.stats();
+  assert.equal(s.throttles, 2);
+  assert.equal(s.retries, 2);
+  assert.equal(s.recordsAcknowledged, 1);
+});
