@@ -350,9 +350,13 @@ impl Producer {
         let mut settled = Vec::new();
         let mut retry = Vec::new();
         let mut class = None;
+        let mut any_acked = false;
         for (mut q, result) in outcomes {
             match result {
-                Ok(ack) => settled.push(self.settle(q, Outcome::Acked(ack))),
+                Ok(ack) => {
+                    any_acked = true;
+                    settled.push(self.settle(q, Outcome::Acked(ack)));
+                }
                 Err(f) if !f.retry.is_retryable() => {
                     settled.push(self.settle(q, Outcome::Failed(f)))
                 }
@@ -373,24 +377,28 @@ impl Producer {
                 }
             }
         }
-        match class {
-            None => {
-                self.failure_streak = 0;
-                self.quota.refund();
-            }
-            Some(class) => {
-                self.stats.retries += retry.len() as u64;
-                let backoff = if self.quota.acquire(class) {
-                    retry::backoff_ms(class, self.failure_streak, self.rng.next_f64())
-                } else {
-                    retry::MAX_BACKOFF_MS
-                };
-                self.failure_streak = self.failure_streak.saturating_add(1);
-                self.paused_until = self.paused_until.max(now.saturating_add(backoff));
-                self.batcher.requeue(retry);
-                settled.extend(self.expire(now));
-            }
+        let Some(class) = class else {
+            self.failure_streak = 0;
+            self.quota.refund();
+            return settled;
+        };
+        self.stats.retries += retry.len() as u64;
+        let backoff = if any_acked {
+            // A partial failure: the stream works, some shards are busy. Retry soon, without
+            // escalating or charging the quota, which guard against outages.
+            self.failure_streak = 0;
+            retry::backoff_ms(class, 0, self.rng.next_f64())
+        } else if self.quota.acquire(class) {
+            retry::backoff_ms(class, self.failure_streak, self.rng.next_f64())
+        } else {
+            retry::MAX_BACKOFF_MS
+        };
+        if !any_acked {
+            self.failure_streak = self.failure_streak.saturating_add(1);
         }
+        self.paused_until = self.paused_until.max(now.saturating_add(backoff));
+        self.batcher.requeue(retry);
+        settled.extend(self.expire(now));
         settled
     }
 
@@ -639,6 +647,30 @@ mod tests {
         );
         assert_eq!(p.backoff_remaining(now), 0);
         assert_eq!(p.stats().retries, 6);
+    }
+
+    #[test]
+    fn partial_failures_neither_escalate_the_backoff_nor_spend_the_quota() {
+        let mut p = producer(4.0);
+        let mut now = 0;
+        for round in 0..200 {
+            p.put(rec("a"), now).unwrap();
+            p.put(rec("b"), now).unwrap();
+            p.flush();
+            now += p.backoff_remaining(now);
+            let req = p.next_request(now).unwrap();
+            let entries: Vec<&str> = if keys(&req).len() == 3 {
+                vec![OK, INTERNAL, OK]
+            } else {
+                vec![OK, INTERNAL]
+            };
+            p.on_response(req.batch_id, ok_answer(200, &answer(&entries)), now);
+            assert!(
+                p.backoff_remaining(now) < retry::TRANSIENT_BASE_MS,
+                "round {round}"
+            );
+        }
+        assert!(!p.quota.is_exhausted());
     }
 
     #[test]
