@@ -309,16 +309,10 @@ impl Producer {
             return Vec::new();
         };
         match results {
-            Err(failure) => {
-                self.stats.requests_failed += 1;
-                let outcomes = batch
-                    .records
-                    .into_iter()
-                    .map(|q| (q, Err(failure.clone())))
-                    .collect();
-                self.conclude(outcomes, now)
+            Err(failure) => self.fail_whole(batch, failure, now),
+            Ok(results) => {
+                self.conclude(batch.records.into_iter().zip(results).collect(), false, now)
             }
-            Ok(results) => self.conclude(batch.records.into_iter().zip(results).collect(), now),
         }
     }
 
@@ -329,34 +323,36 @@ impl Producer {
         failure: Failure,
         now: Millis,
     ) -> Vec<Settlement> {
-        let Some(batch) = self.take_batch(batch_id) else {
-            return Vec::new();
-        };
+        match self.take_batch(batch_id) {
+            Some(batch) => self.fail_whole(batch, failure, now),
+            None => Vec::new(),
+        }
+    }
+
+    fn fail_whole(&mut self, batch: InFlight, failure: Failure, now: Millis) -> Vec<Settlement> {
         self.stats.requests_failed += 1;
         let outcomes = batch
             .records
             .into_iter()
             .map(|q| (q, Err(failure.clone())))
             .collect();
-        self.conclude(outcomes, now)
+        self.conclude(outcomes, true, now)
     }
 
     /// Settle acknowledged and terminally failed records; put retryable ones back, with a backoff.
+    /// `whole`: the request failed as a whole, which escalates the backoff and spends quota.
     fn conclude(
         &mut self,
         outcomes: Vec<(Queued, response::EntryResult)>,
+        whole: bool,
         now: Millis,
     ) -> Vec<Settlement> {
         let mut settled = Vec::new();
         let mut retry = Vec::new();
         let mut class = None;
-        let mut any_acked = false;
         for (mut q, result) in outcomes {
             match result {
-                Ok(ack) => {
-                    any_acked = true;
-                    settled.push(self.settle(q, Outcome::Acked(ack)));
-                }
+                Ok(ack) => settled.push(self.settle(q, Outcome::Acked(ack))),
                 Err(f) if !f.retry.is_retryable() => {
                     settled.push(self.settle(q, Outcome::Failed(f)))
                 }
@@ -383,9 +379,10 @@ impl Producer {
             return settled;
         };
         self.stats.retries += retry.len() as u64;
-        let backoff = if any_acked {
-            // A partial failure: the stream works, some shards are busy. Retry soon, without
-            // escalating or charging the quota, which guard against outages.
+        let backoff = if !whole {
+            // Per-record failures in an answer: the service is up and some shards are busy.
+            // Retry after one base delay (a shard's limits are per second), without escalating
+            // or charging the quota, which guard against outages.
             self.failure_streak = 0;
             retry::backoff_ms(class, 0, self.rng.next_f64())
         } else if self.quota.acquire(class) {
@@ -393,7 +390,7 @@ impl Producer {
         } else {
             retry::MAX_BACKOFF_MS
         };
-        if !any_acked {
+        if whole {
             self.failure_streak = self.failure_streak.saturating_add(1);
         }
         self.paused_until = self.paused_until.max(now.saturating_add(backoff));
@@ -650,7 +647,7 @@ mod tests {
     }
 
     #[test]
-    fn partial_failures_neither_escalate_the_backoff_nor_spend_the_quota() {
+    fn per_record_failures_neither_escalate_the_backoff_nor_spend_the_quota() {
         let mut p = producer(4.0);
         let mut now = 0;
         for round in 0..200 {

@@ -1,0 +1,150 @@
+// A fault-injecting HTTP proxy on 127.0.0.1 in front of kinesalite, for the failures no
+// emulator produces. Faults are drawn per request from a seeded generator; `set()` changes them
+// while it runs. Per-record failures are real: failed entries are taken out of the request
+// before it is forwarded, so the stream never holds a record the producer was told failed.
+import http from 'node:http';
+
+function rng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ENTRY_ERRORS = {
+  ProvisionedThroughputExceededException: 'Rate exceeded for shard shardId-000000000000 in stream s.',
+  InternalFailure: 'Internal service failure.',
+};
+
+const REQUEST_ERRORS = [
+  [500, 'InternalFailure', 'Internal service failure.'],
+  [503, 'ServiceUnavailable', 'Service unavailable.'],
+  [400, 'ProvisionedThroughputExceededException', 'Rate exceeded for stream s.'],
+  [400, 'LimitExceededException', 'Rate exceeded.'],
+  [429, 'ThrottlingException', 'Rate exceeded.'],
+];
+
+/**
+ * faults: {
+ *   failEntries: share of entries failed per batch, with either per-record error code
+ *   requestErrors: share of requests answered with a 400/429/500/503 JSON error
+ *   resetBefore: share of connections reset before forwarding (nothing stored)
+ *   resetAfter: share reset after kinesalite stored the batch (the answer is lost)
+ *   stall: share never answered (the producer's timeout must fire)
+ *   latencyMs: extra delay before every answer
+ *   skewMs: offset of the `Date` header from the real clock
+ *   expireTokenAfter: after this many requests, requests signed with the first session token
+ *     seen are refused with ExpiredTokenException
+ *   down: refuse every request by resetting it (an outage)
+ * }
+ */
+export async function startFaultProxy(target, faults = {}, seed = 1) {
+  const random = rng(seed);
+  let current = { ...faults };
+  const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
+  // Data of every entry the producer was told succeeded, to catch a success sent twice.
+  const acknowledged = new Set();
+  const resentAfterSuccess = [];
+  let firstToken;
+  const stalled = new Set();
+  const upstream = new URL(target);
+
+  const forward = (headers, body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: upstream.hostname, port: upstream.port, method: 'POST', path: '/', headers: { ...headers, 'content-length': body.length } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const raw = Buffer.concat(chunks);
+    const f = current;
+    counts.requests += 1;
+    const answer = async (status, headers, body) => {
+      if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
+      headers.date = new Date(Date.now() + (f.skewMs ?? 0)).toUTCString();
+      res.writeHead(status, headers).end(body);
+    };
+    const jsonError = (status, type, message) =>
+      answer(status, { 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ __type: type, message }));
+
+    const isPut = req.headers['x-amz-target'] === 'Kinesis_20131202.PutRecords';
+    if (!isPut) {
+      const r = await forward(req.headers, raw);
+      return answer(r.status, { 'content-type': r.headers['content-type'] }, r.body);
+    }
+    if (f.down || random() < (f.resetBefore ?? 0)) {
+      counts.resets += 1;
+      return req.socket.destroy();
+    }
+    if (random() < (f.stall ?? 0)) {
+      counts.stalls += 1;
+      stalled.add(res);
+      return;
+    }
+    const token = req.headers['x-amz-security-token'];
+    firstToken ??= token;
+    if (f.expireTokenAfter !== undefined && counts.requests > f.expireTokenAfter && token && token === firstToken) {
+      counts.expiredTokens += 1;
+      return jsonError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
+    }
+    if (random() < (f.requestErrors ?? 0)) {
+      counts.requestErrors += 1;
+      const [status, type, message] = REQUEST_ERRORS[Math.floor(random() * REQUEST_ERRORS.length)];
+      return jsonError(status, type, message);
+    }
+    const body = JSON.parse(raw.toString('utf8'));
+    for (const rec of body.Records) if (acknowledged.has(rec.Data)) resentAfterSuccess.push(rec.Data);
+    const failed = body.Records.map(() => random() < (f.failEntries ?? 0));
+    const kept = body.Records.filter((_, i) => !failed[i]);
+    let stored = [];
+    if (kept.length) {
+      const r = await forward(req.headers, Buffer.from(JSON.stringify({ ...body, Records: kept })));
+      if (r.status !== 200) return answer(r.status, { 'content-type': r.headers['content-type'] }, r.body);
+      stored = JSON.parse(r.body.toString('utf8')).Records;
+    }
+    if (random() < (f.resetAfter ?? 0)) {
+      counts.lostAnswers += 1;
+      counts.lostEntries += kept.length;
+      return req.socket.destroy();
+    }
+    const codes = Object.keys(ENTRY_ERRORS);
+    let next = 0;
+    const records = body.Records.map((rec, i) => {
+      if (!failed[i]) {
+        acknowledged.add(rec.Data);
+        return stored[next++];
+      }
+      counts.failedEntries += 1;
+      const code = codes[Math.floor(random() * codes.length)];
+      return { ErrorCode: code, ErrorMessage: ENTRY_ERRORS[code] };
+    });
+    const failedCount = failed.filter(Boolean).length;
+    return answer(200, { 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ FailedRecordCount: failedCount, Records: records }));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    counts,
+    resentAfterSuccess,
+    set(next) {
+      current = { ...next };
+    },
+    async close() {
+      for (const res of stalled) res.socket?.destroy();
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
