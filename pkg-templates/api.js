@@ -158,11 +158,22 @@ export class KinesisProducer {
   /** flush()/close() callers waiting until every id below `below` has settled. */
   #waiters = [];
   #nextId = 0;
+  /** `onBufferFull: 'wait'`: records the full buffer refused stay staged until records settle. */
+  #waitForRoom;
+  #blocked = false;
+  /** Callers waiting until nothing is staged. */
+  #unstagedWaiters = [];
+  #closing = false;
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
       throw kinesisError('InvalidOption', 'invalid option `options`: must be an object', { field: 'options' });
     }
+    const { onBufferFull = 'wait' } = options;
+    if (onBufferFull !== 'wait' && onBufferFull !== 'reject') {
+      throw kinesisError('InvalidOption', "invalid option `onBufferFull`: must be 'wait' or 'reject'", { field: 'onBufferFull' });
+    }
+    this.#waitForRoom = onBufferFull === 'wait';
     this.#inner = new WasmProducer(options, {
       // One call per answer: ids, and sequence numbers and shard ids joined by newlines.
       onAcks: (ids, sequenceNumbers, shardIds) => {
@@ -178,10 +189,7 @@ export class KinesisProducer {
   put(record) {
     return new Promise((resolve, reject) => {
       this.#stage(record, { resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(() => this.#commit());
-      }
+      this.#schedule();
     });
   }
 
@@ -196,31 +204,50 @@ export class KinesisProducer {
     return new Promise((resolve, reject) => {
       const group = new Group(records.length, resolve, reject);
       records.forEach((record, index) => this.#stage(record, { group, index }));
-      this.#commit();
+      if (!this.#blocked) this.#commit();
     });
   }
 
   /** Send everything buffered now; resolves when all of it has settled (either way). */
-  flush() {
-    this.#commit();
+  async flush() {
+    await this.#unstaged();
     this.#inner.flush();
     return this.#settledBelow(this.#nextId);
   }
 
-  /** Refuse new records, send the rest, and resolve when everything has settled. */
-  close() {
-    this.#commit();
+  /** Refuse new records (`Closed`), send the rest, and resolve when everything has settled. */
+  async close() {
+    this.#closing = true;
+    await this.#unstaged();
     this.#inner.close();
     return this.#settledBelow(this.#nextId);
   }
 
   /** Counters: records and bytes accepted, sent, acknowledged, failed; requests; buffered now. */
   stats() {
+    if (!this.#blocked) this.#commit();
+    const stats = this.#inner.stats();
+    stats.waitingRecords = this.#targets.length;
+    return stats;
+  }
+
+  #schedule() {
+    if (this.#scheduled || this.#blocked) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#commit());
+  }
+
+  /** Resolves once every staged record has been taken by the core (or refused). */
+  #unstaged() {
     this.#commit();
-    return this.#inner.stats();
+    if (this.#targets.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#unstagedWaiters.push(resolve));
   }
 
   #stage(record, target) {
+    if (this.#closing) {
+      return this.#deliver(target, kinesisError('Closed', 'the producer is closed and takes no new records'));
+    }
     let data;
     try {
       data = payload(record);
@@ -237,7 +264,10 @@ export class KinesisProducer {
     this.#scheduled = false;
     const targets = this.#targets;
     if (targets.length === 0) return;
-    const { bytes, layout } = this.#batch.encode(this.#datas, this.#keys, this.#hashKeys);
+    const datas = this.#datas;
+    const keys = this.#keys;
+    const hashKeys = this.#hashKeys;
+    const { bytes, layout } = this.#batch.encode(datas, keys, hashKeys);
     this.#datas = [];
     this.#keys = [];
     this.#hashKeys = [];
@@ -252,14 +282,25 @@ export class KinesisProducer {
     let id = answer[0];
     let refused = 1;
     for (let index = 0; index < targets.length; index++) {
-      if (answer[refused] === index) {
-        this.#deliver(targets[index], answer[refused + 1]);
-        refused += 2;
-      } else {
+      if (answer[refused] !== index) {
         this.#pending.set(id++, targets[index]);
+        continue;
+      }
+      const error = answer[refused + 1];
+      refused += 2;
+      if (error.code === 'BufferFull' && this.#waitForRoom) {
+        // Keep it, in order, until settling records make room.
+        this.#datas.push(datas[index]);
+        this.#keys.push(keys[index]);
+        this.#hashKeys.push(hashKeys[index]);
+        this.#targets.push(targets[index]);
+      } else {
+        this.#deliver(targets[index], error);
       }
     }
     this.#nextId = id;
+    this.#blocked = this.#targets.length > 0;
+    if (!this.#blocked) for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
   }
 
   #deliver(target, error, value) {
@@ -274,6 +315,11 @@ export class KinesisProducer {
     this.#pending.delete(id);
     this.#deliver(target, error, value);
     if (this.#waiters.length) this.#wake();
+    if (this.#blocked) {
+      // A record settled: there may be room for the waiting ones now.
+      this.#blocked = false;
+      this.#schedule();
+    }
   }
 
   #settledBelow(below) {

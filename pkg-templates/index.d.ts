@@ -34,6 +34,12 @@ export interface KinesisProducerOptions {
   recordTtlMs?: number;
   /** A request with no complete answer after this long is aborted and retried. Default 10000. */
   requestTimeoutMs?: number;
+  /** Records accepted and not yet settled (buffered or in flight). Default 10000. */
+  maxBufferedRecords?: number;
+  /** Their bytes (data plus keys). Default 8 MiB, at least `maxRecordBytes`. */
+  maxBufferedBytes?: number;
+  /** When the buffer is full, `put` waits for room (default) or rejects at once with `BufferFull`. */
+  onBufferFull?: 'wait' | 'reject';
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -72,6 +78,8 @@ export interface ProducerStats {
   bufferedBytes: number;
   inFlightRequests: number;
   inFlightRecords: number;
+  /** Records given to `put` that wait for room in a full buffer. */
+  waitingRecords: number;
 }
 
 export type KinesisEdgeErrorCode =
@@ -92,7 +100,8 @@ export type KinesisEdgeErrorCode =
   | 'InvalidResponse'
   | 'RequestFailed'
   | 'Timeout'
-  | 'Expired';
+  | 'Expired'
+  | 'BufferFull';
 
 /** Every error kinesis-edge throws or rejects with. */
 export interface KinesisEdgeError extends Error {

@@ -22,6 +22,11 @@ pub const MIN_REQUEST_BYTES: usize = 1024;
 pub const DEFAULT_RECORD_TTL_MS: u64 = 30_000;
 pub const MAX_RECORD_TTL_MS: u64 = 7 * 24 * 3_600_000;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Buffer bounds that suit a browser tab: a few minutes of a busy dashboard's readings.
+pub const DEFAULT_MAX_BUFFERED_RECORDS: usize = 10_000;
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 8 * MIB;
+pub const MAX_BUFFERED_RECORDS: usize = 10_000_000;
+pub const MAX_BUFFERED_BYTES: usize = 1024 * MIB;
 pub const MAX_REQUEST_TIMEOUT_MS: u64 = 600_000;
 
 /// Options as the caller gives them. Numbers arrive as JS numbers, so they are `f64` here
@@ -40,6 +45,8 @@ pub struct ProducerOptions {
     /// `Infinity` keeps retrying for ever.
     pub record_ttl_ms: Option<f64>,
     pub request_timeout_ms: Option<f64>,
+    pub max_buffered_records: Option<f64>,
+    pub max_buffered_bytes: Option<f64>,
 }
 
 /// The size limits a batch obeys.
@@ -252,6 +259,9 @@ pub struct ProducerConfig {
     /// `None`: records never expire.
     pub record_ttl_ms: Option<u64>,
     pub request_timeout_ms: u64,
+    /// Records accepted and not yet settled (buffered or in flight) may not exceed these.
+    pub max_buffered_records: usize,
+    pub max_buffered_bytes: usize,
 }
 
 impl ProducerConfig {
@@ -320,6 +330,21 @@ impl ProducerConfig {
             1,
             MAX_REQUEST_TIMEOUT_MS as usize,
         )? as u64;
+        let max_buffered_records = whole(
+            "maxBufferedRecords",
+            options.max_buffered_records,
+            DEFAULT_MAX_BUFFERED_RECORDS,
+            1,
+            MAX_BUFFERED_RECORDS,
+        )?;
+        // At least one record of the largest size must fit, or such a record could never be taken.
+        let max_buffered_bytes = whole(
+            "maxBufferedBytes",
+            options.max_buffered_bytes,
+            DEFAULT_MAX_BUFFERED_BYTES.max(limits.max_record_bytes),
+            limits.max_record_bytes,
+            MAX_BUFFERED_BYTES,
+        )?;
         Ok(Self {
             region,
             target,
@@ -329,6 +354,8 @@ impl ProducerConfig {
             max_in_flight_requests,
             record_ttl_ms,
             request_timeout_ms,
+            max_buffered_records,
+            max_buffered_bytes,
         })
     }
 }
@@ -362,6 +389,10 @@ mod tests {
         assert_eq!(c.endpoint.url(), "https://kinesis.us-east-1.amazonaws.com/");
         assert_eq!(c.limits.request_overhead, body::request_overhead(&c.target));
         assert_eq!(c.record_ttl_ms, Some(30_000));
+        assert_eq!(
+            (c.max_buffered_records, c.max_buffered_bytes),
+            (10_000, 8 * MIB)
+        );
         assert_eq!(c.request_timeout_ms, 10_000);
     }
 
@@ -460,6 +491,12 @@ mod tests {
         assert_eq!(with(set_ttl, 5.0).unwrap().record_ttl_ms, Some(5));
         assert_eq!(with(set_ttl, 0.0).unwrap_err().field(), Some("recordTtlMs"));
         assert!(with(set_ttl, f64::NEG_INFINITY).is_err());
+        let set_bytes: fn(&mut ProducerOptions, f64) = |o, v| o.max_buffered_bytes = Some(v);
+        assert_eq!(
+            with(set_bytes, (MIB - 1) as f64).unwrap_err().field(),
+            Some("maxBufferedBytes")
+        );
+        assert!(with(set_bytes, MIB as f64).is_ok());
         let set_timeout: fn(&mut ProducerOptions, f64) = |o, v| o.request_timeout_ms = Some(v);
         assert_eq!(
             with(set_timeout, 0.0).unwrap_err().field(),

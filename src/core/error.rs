@@ -43,6 +43,8 @@ pub enum ErrorCode {
     Timeout,
     /// The record was not delivered within `recordTtlMs`; `lastCode` says why.
     Expired,
+    /// `maxBufferedRecords` or `maxBufferedBytes` is reached (with `onBufferFull: 'reject'`).
+    BufferFull,
 }
 
 impl ErrorCode {
@@ -66,6 +68,7 @@ impl ErrorCode {
             Self::RequestFailed => "RequestFailed",
             Self::Timeout => "Timeout",
             Self::Expired => "Expired",
+            Self::BufferFull => "BufferFull",
         }
     }
 }
@@ -100,6 +103,13 @@ pub enum Error {
     InvalidRecord(#[from] RecordError),
     #[error("the producer is closed and takes no new records")]
     Closed,
+    #[error("the buffer is full ({records} records, {bytes} bytes not yet delivered; limits maxBufferedRecords {max_records}, maxBufferedBytes {max_bytes})")]
+    BufferFull {
+        records: usize,
+        bytes: usize,
+        max_records: usize,
+        max_bytes: usize,
+    },
     #[error("credentials: {0}")]
     Credentials(String),
     #[error("signing failed: {0}")]
@@ -122,6 +132,7 @@ impl Error {
             Self::InvalidOption { .. } => ErrorCode::InvalidOption,
             Self::InvalidRecord(_) => ErrorCode::InvalidRecord,
             Self::Closed => ErrorCode::Closed,
+            Self::BufferFull { .. } => ErrorCode::BufferFull,
             Self::Credentials(_) => ErrorCode::Credentials,
             Self::Signing(_) => ErrorCode::Signing,
             Self::Failed(f) => f.code,

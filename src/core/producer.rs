@@ -82,6 +82,9 @@ pub struct Producer {
     clock_offset_ms: i64,
     /// The service refused the credentials as expired: the caller should fetch new ones.
     refresh_credentials: bool,
+    /// Records (and their bytes) accepted and not yet settled: the buffer bounds count these.
+    unsettled_records: usize,
+    unsettled_bytes: usize,
 }
 
 impl Producer {
@@ -103,6 +106,8 @@ impl Producer {
             paused_until: 0,
             clock_offset_ms: 0,
             refresh_credentials: false,
+            unsettled_records: 0,
+            unsettled_bytes: 0,
         }
     }
 
@@ -116,6 +121,19 @@ impl Producer {
             return Err(Error::Closed);
         }
         let encoded_len = record.validate(&self.config.limits)?;
+        let size = record.size();
+        if self.unsettled_records >= self.config.max_buffered_records
+            || self.unsettled_bytes + size > self.config.max_buffered_bytes
+        {
+            return Err(Error::BufferFull {
+                records: self.unsettled_records,
+                bytes: self.unsettled_bytes,
+                max_records: self.config.max_buffered_records,
+                max_bytes: self.config.max_buffered_bytes,
+            });
+        }
+        self.unsettled_records += 1;
+        self.unsettled_bytes += size;
         let id = self.next_record_id;
         self.next_record_id += 1;
         self.stats.records_accepted += 1;
@@ -424,6 +442,8 @@ impl Producer {
     }
 
     fn settle(&mut self, q: Queued, outcome: Outcome) -> Settlement {
+        self.unsettled_records -= 1;
+        self.unsettled_bytes -= q.record.size();
         let size = q.record.size() as u64;
         match &outcome {
             Outcome::Acked(_) => {
@@ -757,6 +777,38 @@ mod tests {
             "only one request in flight while the quota is spent"
         );
         assert_eq!(p.stats().buffered_records, 7, "nothing dropped");
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_by_records_and_bytes_until_records_settle() {
+        let mut p = producer_with(ProducerOptions {
+            max_buffered_records: Some(3.0),
+            ..Default::default()
+        });
+        for k in ["a", "b", "c"] {
+            p.put(rec(k), 0).unwrap();
+        }
+        assert!(matches!(
+            p.put(rec("d"), 0),
+            Err(Error::BufferFull { records: 3, .. })
+        ));
+        p.flush();
+        let req = p.next_request(0).unwrap();
+        assert!(p.put(rec("d"), 0).is_err(), "in-flight records still count");
+        p.on_response(req.batch_id, ok_answer(200, &answer(&[OK, OK, OK])), 1);
+        assert!(p.put(rec("d"), 1).is_ok(), "room again once they settled");
+
+        let size = rec("k").size();
+        let mut by_bytes = producer_with(ProducerOptions {
+            max_record_bytes: Some(size as f64),
+            max_buffered_bytes: Some((2 * size) as f64),
+            ..Default::default()
+        });
+        by_bytes.put(rec("k"), 0).unwrap();
+        by_bytes.put(rec("k"), 0).unwrap();
+        let err = by_bytes.put(rec("k"), 0).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::BufferFull);
+        assert!(err.to_string().contains("maxBufferedBytes"));
     }
 
     #[test]

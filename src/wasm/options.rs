@@ -52,6 +52,8 @@ pub fn producer_options(obj: &JsValue) -> Result<ProducerOptions, Error> {
         max_in_flight_requests: opt_number(obj, "maxInFlightRequests")?,
         record_ttl_ms: opt_number(obj, "recordTtlMs")?,
         request_timeout_ms: opt_number(obj, "requestTimeoutMs")?,
+        max_buffered_records: opt_number(obj, "maxBufferedRecords")?,
+        max_buffered_bytes: opt_number(obj, "maxBufferedBytes")?,
     })
 }
 

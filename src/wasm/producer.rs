@@ -98,7 +98,8 @@ impl WasmProducer {
     /// six offsets per record into it: data start and end, partition key start and end, explicit
     /// hash key start and end (start `u32::MAX` when there is none). Valid records get
     /// consecutive ids; the result is `[firstId, index, error, index, error, ...]` listing the
-    /// refused records with their errors.
+    /// refused records with their errors. After a `BufferFull`, every later record is refused
+    /// with it as well.
     #[wasm_bindgen(js_name = putBatch)]
     pub fn put_batch(&self, buffer: &[u8], layout: &[u32]) -> Result<js_sys::Array, JsValue> {
         let out = js_sys::Array::new();
@@ -114,10 +115,22 @@ impl WasmProducer {
                 .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
             out.push(&JsValue::from_f64(core.next_record_id() as f64));
             let now = host::now();
+            // Once the buffer is full, later records are refused too, so none overtakes an
+            // earlier one that is waiting for room.
+            let mut full: Option<Error> = None;
             for (index, offsets) in layout.chunks_exact(6).enumerate() {
+                if let Some(err) = &full {
+                    refuse(index, err);
+                    continue;
+                }
                 match record_at(buffer, offsets).and_then(|record| core.put(record, now)) {
                     Ok(_) => {}
-                    Err(err) => refuse(index, &err),
+                    Err(err) => {
+                        refuse(index, &err);
+                        if err.code() == ErrorCode::BufferFull {
+                            full = Some(err);
+                        }
+                    }
                 }
             }
         }

@@ -115,3 +115,40 @@ test('a throttled stream is retried until it recovers, and throttles are counted
   assert.equal(s.retries, 2);
   assert.equal(s.recordsAcknowledged, 1);
 });
+
+test("a full buffer makes put wait for room, in order, or reject at once with onBufferFull: 'reject'", async () => {
+  let release;
+  let gate = new Promise((r) => (release = r));
+  const { fetch, requests } = scripted(async (n, request) => {
+    await gate;
+    return ok(request);
+  });
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, maxBufferedRecords: 50, maxRecordsPerRequest: 10 });
+  const puts = Array.from({ length: 120 }, (_, i) => producer.put({ data: `${i}`, partitionKey: 'k' }));
+  await new Promise((r) => setTimeout(r, 50));
+  const held = producer.stats();
+  assert.equal(held.bufferedRecords + held.inFlightRecords, 50);
+  assert.equal(held.waitingRecords, 70);
+  release();
+  gate = Promise.resolve();
+  const results = await Promise.all(puts);
+  assert.equal(results.length, 120);
+  const sent = requests.flatMap((r) => r.body.Records.map((rec) => Number(Buffer.from(rec.Data, 'base64').toString())));
+  assert.deepEqual(sent, Array.from({ length: 120 }, (_, i) => i), 'sent once each, in put order');
+  await producer.close();
+
+  const rejecting = new KinesisProducer({ ...base, fetch: () => new Promise(() => {}), credentials: CREDS, maxBufferedRecords: 5, onBufferFull: 'reject', recordTtlMs: 200, requestTimeoutMs: 50 });
+  const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => rejecting.put({ data: `${i}`, partitionKey: 'k' })));
+  const codes = outcomes.map((o) => o.reason?.code);
+  assert.deepEqual(codes.slice(5), ['BufferFull', 'BufferFull', 'BufferFull']);
+  assert.throws(() => new KinesisProducer({ ...base, credentials: CREDS, onBufferFull: 'drop' }), (e) => e.code === 'InvalidOption' && e.field === 'onBufferFull');
+});
+
+test('close() takes waiting records before refusing new ones', async () => {
+  const { fetch } = scripted((n, request) => new Promise((r) => setTimeout(() => r(ok(request)), 20)));
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, maxBufferedRecords: 3 });
+  const puts = Array.from({ length: 10 }, (_, i) => producer.put({ data: `${i}`, partitionKey: 'k' }));
+  await producer.close();
+  assert.equal((await Promise.allSettled(puts)).filter((o) => o.status === 'fulfilled').length, 10);
+  await assert.rejects(producer.put({ data: 'late', partitionKey: 'k' }), (e) => e.code === 'Closed');
+});

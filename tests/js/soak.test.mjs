@@ -41,7 +41,7 @@ test('soak: 4,000 records through every fault mixed', async (t) => {
   assert.equal(r.stats.recordsAcknowledged, r.records);
 });
 
-test('an outage: requests stay few while the endpoint is down, and delivery resumes after it', async () => {
+test('an outage: the buffer stays bounded, requests stay few, and delivery resumes after it', async () => {
   const { startKinesalite, createStream, readStream } = await import('./support.mjs');
   const { startFaultProxy } = await import('./fault-proxy.mjs');
   const { KinesisProducer } = await import('kinesis-edge');
@@ -56,13 +56,15 @@ test('an outage: requests stay few while the endpoint is down, and delivery resu
       credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
       lingerMs: 10,
       recordTtlMs: 120_000,
+      maxBufferedRecords: 100,
     });
     const puts = Array.from({ length: 300 }, (_, i) => producer.put({ data: { id: i }, partitionKey: `d${i % 7}` }));
     await new Promise((r) => setTimeout(r, 1500));
     const during = producer.stats();
     assert.equal(during.recordsAcknowledged, 0);
     assert.equal(during.recordsFailed, 0, 'nothing is given up during the outage');
-    assert.equal(during.bufferedRecords + during.inFlightRecords, 300);
+    assert.equal(during.bufferedRecords + during.inFlightRecords, 100, 'the buffer holds its bound');
+    assert.equal(during.waitingRecords, 200, 'the rest wait in their put() calls');
     // Exponential backoff: a handful of attempts in 1.5 s, not a storm.
     assert.ok(proxy.counts.resets <= 15, `${proxy.counts.resets} attempts during the outage`);
     proxy.set({});
