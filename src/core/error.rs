@@ -48,6 +48,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (`code as usize` indexes it).
+    pub const ALL: [ErrorCode; 19] = [
+        Self::InvalidOption,
+        Self::InvalidRecord,
+        Self::Closed,
+        Self::Credentials,
+        Self::ExpiredCredentials,
+        Self::Signing,
+        Self::ClockSkew,
+        Self::Throttled,
+        Self::ServiceUnavailable,
+        Self::Network,
+        Self::NotFound,
+        Self::AccessDenied,
+        Self::Validation,
+        Self::Kms,
+        Self::InvalidResponse,
+        Self::RequestFailed,
+        Self::Timeout,
+        Self::Expired,
+        Self::BufferFull,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidOption => "InvalidOption",
@@ -70,6 +93,21 @@ impl ErrorCode {
             Self::Expired => "Expired",
             Self::BufferFull => "BufferFull",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_code_at_its_index() {
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i, "{code}");
+        }
+        let names: std::collections::HashSet<_> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
     }
 }
 

@@ -18,7 +18,7 @@ use crate::core::request::{self, BatchId, PreparedRequest};
 use crate::core::response::{self, Ack};
 use crate::core::retry::{self, RetryQuota, Rng};
 use crate::core::signer::{self, SignInput, SignedHeaders, SigningKeyCache};
-use crate::core::stats::Stats;
+use crate::core::stats::{Latencies, Stats};
 use crate::core::Millis;
 
 /// Identifies an accepted record until it settles. Ids increase in acceptance order.
@@ -56,6 +56,7 @@ pub const SKEW_TOLERANCE_MS: i64 = 4 * 60_000;
 #[derive(Debug)]
 struct InFlight {
     batch_id: BatchId,
+    sent_at: Millis,
     records: Vec<Queued>,
 }
 
@@ -85,6 +86,7 @@ pub struct Producer {
     /// Records (and their bytes) accepted and not yet settled: the buffer bounds count these.
     unsettled_records: usize,
     unsettled_bytes: usize,
+    latencies: Latencies,
 }
 
 impl Producer {
@@ -108,6 +110,7 @@ impl Producer {
             refresh_credentials: false,
             unsettled_records: 0,
             unsettled_bytes: 0,
+            latencies: Latencies::default(),
         }
     }
 
@@ -230,6 +233,7 @@ impl Producer {
 
     fn settle_expired(&mut self, q: Queued, ttl: u64) -> Settlement {
         self.stats.records_expired += 1;
+        self.stats.failures_by_code.add(ErrorCode::Expired);
         let last = q.last_failure.as_ref();
         // A credentials provider that kept failing is the cause the caller must act on.
         let code = match last.map(|f| f.code) {
@@ -276,7 +280,11 @@ impl Producer {
         self.stats.requests += 1;
         self.stats.records_sent += records.len() as u64;
         self.stats.bytes_sent += records.iter().map(|q| q.record.size() as u64).sum::<u64>();
-        self.in_flight.push(InFlight { batch_id, records });
+        self.in_flight.push(InFlight {
+            batch_id,
+            sent_at: now,
+            records,
+        });
         Some(request)
     }
 
@@ -326,6 +334,7 @@ impl Producer {
         let Some(batch) = self.take_batch(batch_id) else {
             return Vec::new();
         };
+        self.latencies.record(now.saturating_sub(batch.sent_at));
         match results {
             Err(failure) => self.fail_whole(batch, failure, now),
             Ok(results) => {
@@ -375,6 +384,7 @@ impl Producer {
                     settled.push(self.settle(q, Outcome::Failed(f)))
                 }
                 Err(f) => {
+                    self.stats.failures_by_code.add(f.code);
                     if f.code == ErrorCode::Throttled {
                         self.stats.throttles += 1;
                     }
@@ -458,12 +468,16 @@ impl Producer {
         Settlement { id: q.id, outcome }
     }
 
-    pub fn stats(&self) -> Stats {
+    pub fn stats(&self, now: Millis) -> Stats {
         Stats {
             buffered_records: self.batcher.len() as u64,
             buffered_bytes: self.batcher.record_bytes() as u64,
             in_flight_requests: self.in_flight.len() as u64,
             in_flight_records: self.in_flight.iter().map(|b| b.records.len() as u64).sum(),
+            current_backoff_ms: self.backoff_remaining(now),
+            clock_offset_ms: self.clock_offset_ms,
+            latency_p50_ms: self.latencies.percentile(50),
+            latency_p99_ms: self.latencies.percentile(99),
             ..self.stats.clone()
         }
     }
@@ -570,7 +584,7 @@ mod tests {
             10,
         );
         assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [0, 2]);
-        let stats = p.stats();
+        let stats = p.stats(0);
         assert_eq!(
             (stats.retries, stats.throttles, stats.buffered_records),
             (2, 1, 2)
@@ -597,7 +611,7 @@ mod tests {
         );
         assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [1, 3, 4]);
         assert!(p.is_idle());
-        assert_eq!(p.stats().records_sent, 7, "a and c were never sent twice");
+        assert_eq!(p.stats(0).records_sent, 7, "a and c were never sent twice");
     }
 
     #[test]
@@ -620,7 +634,7 @@ mod tests {
         assert!(settled
             .iter()
             .all(|s| matches!(&s.outcome, Outcome::Failed(f) if f.code == ErrorCode::NotFound && f.status == Some(400))));
-        assert_eq!(p.stats().requests_failed, 1);
+        assert_eq!(p.stats(0).requests_failed, 1);
         // An answer for a batch no longer in flight is ignored.
         assert!(p
             .on_response(req.batch_id, ok_answer(200, b"{}"), 2)
@@ -663,7 +677,7 @@ mod tests {
             1
         );
         assert_eq!(p.backoff_remaining(now), 0);
-        assert_eq!(p.stats().retries, 6);
+        assert_eq!(p.stats(0).retries, 6);
     }
 
     #[test]
@@ -719,7 +733,7 @@ mod tests {
             )
         );
         assert!(f.message.contains("recordTtlMs (1000 ms)"), "{}", f.message);
-        assert_eq!(p.stats().records_expired, 1);
+        assert_eq!(p.stats(0).records_expired, 1);
 
         let mut forever = producer_with(ProducerOptions {
             record_ttl_ms: Some(f64::INFINITY),
@@ -776,7 +790,7 @@ mod tests {
             p.next_request(now).is_none(),
             "only one request in flight while the quota is spent"
         );
-        assert_eq!(p.stats().buffered_records, 7, "nothing dropped");
+        assert_eq!(p.stats(0).buffered_records, 7, "nothing dropped");
     }
 
     #[test]
@@ -844,8 +858,8 @@ mod tests {
         let mut p = producer(4.0);
         p.put(rec("a"), 0).unwrap();
         assert!(p.put(rec(""), 0).is_err());
-        assert_eq!(p.stats().records_accepted, 1);
-        assert_eq!(p.stats().buffered_records, 1);
+        assert_eq!(p.stats(0).records_accepted, 1);
+        assert_eq!(p.stats(0).buffered_records, 1);
         p.close();
         assert_eq!(p.put(rec("b"), 0), Err(Error::Closed));
         // Closing flushes: the buffered record is due at once.

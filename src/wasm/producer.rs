@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Uint8Array};
+use serde::Serialize as _;
 use wasm_bindgen::prelude::*;
 
 use super::credentials::CredentialSource;
@@ -169,9 +170,12 @@ impl WasmProducer {
             .shared
             .core
             .try_borrow()
-            .map(|c| c.stats())
+            .map(|c| c.stats(host::now()))
             .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
-        serde_wasm_bindgen::to_value(&stats)
+        // Plain objects for maps too (`failuresByCode`), and null for absent percentiles.
+        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+        stats
+            .serialize(&serializer)
             .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
     }
 }

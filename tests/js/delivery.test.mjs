@@ -77,6 +77,7 @@ test('a skewed clock is corrected from the answer and the request signed again',
   };
   const shift = signedAt(requests[1]) - signedAt(requests[0]);
   assert.ok(Math.abs(shift - serverAhead) < 10_000, `signed ${shift} ms later, expected about ${serverAhead}`);
+  assert.ok(Math.abs(producer.stats().clockOffsetMs - serverAhead) < 10_000);
 });
 
 test('credentials refused as expired are fetched again and the record signed with the new ones', async () => {
@@ -114,6 +115,10 @@ test('a throttled stream is retried until it recovers, and throttles are counted
   assert.equal(s.throttles, 2);
   assert.equal(s.retries, 2);
   assert.equal(s.recordsAcknowledged, 1);
+  assert.deepEqual(s.failuresByCode, { Throttled: 2 });
+  assert.equal(typeof s.latencyP50Ms, 'number');
+  assert.ok(s.latencyP99Ms >= s.latencyP50Ms);
+  assert.equal(s.currentBackoffMs, 0);
 });
 
 test("a full buffer makes put wait for room, in order, or reject at once with onBufferFull: 'reject'", async () => {
