@@ -1,0 +1,16 @@
+// The large soak (`npm run soak -- --records 1000000`): records with unique ids through the
+// fault proxy (all faults mixed) into kinesalite, then a check of every record. Prints the report.
+import { parseArgs } from 'node:util';
+import { runSoak, MIXED_FAULTS } from '../tests/js/soak.mjs';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, seed: { type: 'string', default: '1' } } });
+const report = await runSoak({
+  records: Number(values.records),
+  faults: MIXED_FAULTS,
+  seed: Number(values.seed),
+  options: { maxRecordsPerRequest: 500 },
+});
+const ok = report.missing.length === 0 && report.wrongSequence.length === 0 && report.resentAfterSuccess === 0 && report.duplicates <= report.lostAnswerEntries;
+console.log(JSON.stringify({ ...report, missing: report.missing.length, wrongSequence: report.wrongSequence.length, verdict: ok ? 'every record accounted for' : 'RECORDS LOST OR RESENT' }, null, 2));
+process.exit(ok ? 0 : 1);
