@@ -164,6 +164,7 @@ export class KinesisProducer {
   /** Callers waiting until nothing is staged. */
   #unstagedWaiters = [];
   #closing = false;
+  #closeTimeoutMs;
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
@@ -174,6 +175,13 @@ export class KinesisProducer {
       throw kinesisError('InvalidOption', "invalid option `onBufferFull`: must be 'wait' or 'reject'", { field: 'onBufferFull' });
     }
     this.#waitForRoom = onBufferFull === 'wait';
+    const { closeTimeoutMs = 30_000 } = options;
+    if (typeof closeTimeoutMs !== 'number' || !(closeTimeoutMs >= 0)) {
+      throw kinesisError('InvalidOption', 'invalid option `closeTimeoutMs`: must be a number of milliseconds, or Infinity', {
+        field: 'closeTimeoutMs',
+      });
+    }
+    this.#closeTimeoutMs = closeTimeoutMs;
     this.#inner = new WasmProducer(options, {
       // One call per answer: ids, and sequence numbers and shard ids joined by newlines.
       onAcks: (ids, sequenceNumbers, shardIds) => {
@@ -215,12 +223,32 @@ export class KinesisProducer {
     return this.#settledBelow(this.#nextId);
   }
 
-  /** Refuse new records (`Closed`), send the rest, and resolve when everything has settled. */
-  async close() {
+  /**
+   * Refuse new records (`Closed`), send the rest, and resolve when everything has settled. After
+   * `timeoutMs` (default: the `closeTimeoutMs` option, 30 s) whatever is still unsettled,
+   * waiting, buffered or in flight, settles as failed with `Closed`: nothing stays pending.
+   */
+  async close({ timeoutMs = this.#closeTimeoutMs } = {}) {
     this.#closing = true;
-    await this.#unstaged();
-    this.#inner.close();
-    return this.#settledBelow(this.#nextId);
+    let timer;
+    const deadline = Number.isFinite(timeoutMs) ? new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs, 'deadline'))) : null;
+    const done = (async () => {
+      await this.#unstaged();
+      this.#inner.close();
+      await this.#settledBelow(this.#nextId);
+    })();
+    if ((await Promise.race(deadline ? [done, deadline] : [done])) === 'deadline') {
+      const closed = kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
+      for (const target of this.#targets.splice(0)) this.#deliver(target, closed);
+      this.#datas = [];
+      this.#keys = [];
+      this.#hashKeys = [];
+      this.#blocked = false;
+      for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
+      this.#inner.abandon();
+      await done;
+    }
+    clearTimeout(timer);
   }
 
   /** Counters: records and bytes accepted, sent, acknowledged, failed; requests; buffered now. */

@@ -40,6 +40,8 @@ export interface KinesisProducerOptions {
   maxBufferedBytes?: number;
   /** When the buffer is full, `put` waits for room (default) or rejects at once with `BufferFull`. */
   onBufferFull?: 'wait' | 'reject';
+  /** How long `close()` waits before settling what is left as `Closed`. Default 30000; `Infinity` waits. */
+  closeTimeoutMs?: number;
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -132,8 +134,9 @@ export class KinesisProducer {
   putMany(records: PutRecordInput[]): Promise<PutRecordResult[]>;
   /** Sends everything buffered now and resolves when all of it has settled. */
   flush(): Promise<void>;
-  /** Refuses new records (`Closed`), sends the rest, resolves when all has settled. */
-  close(): Promise<void>;
+  /** Refuses new records (`Closed`), sends the rest, resolves when all has settled or, after
+   * `timeoutMs` (default `closeTimeoutMs`), settles what is left as `Closed`. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
   stats(): ProducerStats;
 }
 

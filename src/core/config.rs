@@ -535,3 +535,56 @@ mod tests {
         assert_eq!(c.endpoint.url(), "http://127.0.0.1:4567/");
     }
 }
+
+// proptest is a native-only dev-dependency.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn number() -> impl Strategy<Value = Option<f64>> {
+        proptest::option::of(prop_oneof![
+            any::<f64>(),
+            (0u64..20_000_000).prop_map(|n| n as f64),
+            Just(f64::INFINITY),
+            Just(f64::NAN),
+            Just(-0.0),
+        ])
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![
+            "\\PC{0,140}",
+            "[a-z0-9-]{1,20}",
+            "(http|https|ftp)://[a-z0-9.:\\[\\]@/?#-]{0,30}",
+            "arn:aws:kinesis:[a-z0-9-]{1,12}:[0-9]{10,13}:stream/[a-zA-Z0-9_.-]{0,130}",
+        ])
+    }
+
+    proptest! {
+        /// Any options give a config or a typed refusal naming a field, never a panic; an
+        /// accepted config holds every limit.
+        #[test]
+        fn options_never_panic(
+            region in text(), stream_name in text(), stream_arn in text(), endpoint in text(),
+            linger_ms in number(), records in number(), request_bytes in number(), record_bytes in number(),
+            in_flight in number(), ttl in number(), timeout in number(), buffered in number(), buffered_bytes in number(),
+        ) {
+            let options = ProducerOptions {
+                region, stream_name, stream_arn, endpoint, linger_ms,
+                max_records_per_request: records, max_request_bytes: request_bytes, max_record_bytes: record_bytes,
+                max_in_flight_requests: in_flight, record_ttl_ms: ttl, request_timeout_ms: timeout,
+                max_buffered_records: buffered, max_buffered_bytes: buffered_bytes,
+            };
+            match ProducerConfig::from_options(options) {
+                Ok(c) => {
+                    prop_assert!((1..=MAX_RECORDS_PER_REQUEST).contains(&c.limits.max_records_per_request));
+                    prop_assert!(c.limits.max_request_bytes <= MAX_CONFIGURABLE_BYTES);
+                    prop_assert!(c.max_buffered_bytes >= c.limits.max_record_bytes);
+                    prop_assert!(c.linger_ms <= MAX_LINGER_MS);
+                }
+                Err(e) => prop_assert!(e.field().is_some(), "{e}"),
+            }
+        }
+    }
+}

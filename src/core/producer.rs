@@ -427,6 +427,30 @@ impl Producer {
         settled
     }
 
+    /// Give up on every record not yet settled, buffered or in flight (a `close()` deadline
+    /// passed): each settles as failed with `Closed`. Answers still to come are ignored.
+    pub fn abandon(&mut self) -> Vec<Settlement> {
+        let failure = Failure {
+            code: ErrorCode::Closed,
+            retry: RetryClass::Terminal,
+            aws_code: None,
+            message:
+                "the producer was closed before the record was delivered (close() deadline passed)"
+                    .into(),
+            status: None,
+            last_code: None,
+        };
+        let mut records: Vec<Queued> = self.in_flight.drain(..).flat_map(|b| b.records).collect();
+        while let Some(q) = self.batcher.pop_front() {
+            records.push(q);
+        }
+        records.sort_by_key(|q| q.id);
+        records
+            .into_iter()
+            .map(|q| self.settle(q, Outcome::Failed(failure.clone())))
+            .collect()
+    }
+
     /// Whether the service refused the credentials since the last call: fetch new ones.
     pub fn take_refresh_credentials(&mut self) -> bool {
         std::mem::take(&mut self.refresh_credentials)
@@ -823,6 +847,27 @@ mod tests {
         let err = by_bytes.put(rec("k"), 0).unwrap_err();
         assert_eq!(err.code(), ErrorCode::BufferFull);
         assert!(err.to_string().contains("maxBufferedBytes"));
+    }
+
+    #[test]
+    fn abandoning_settles_everything_unsettled_as_closed() {
+        let mut p = producer(1.0);
+        for k in ["a", "b", "c"] {
+            p.put(rec(k), 0).unwrap();
+        }
+        p.close();
+        let req = p.next_request(0).unwrap();
+        p.put(rec("late"), 0).unwrap_err();
+        let settled = p.abandon();
+        assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(settled
+            .iter()
+            .all(|s| matches!(&s.outcome, Outcome::Failed(f) if f.code == ErrorCode::Closed)));
+        assert!(p.is_idle());
+        assert!(p
+            .on_response(req.batch_id, ok_answer(200, &answer(&[OK, OK, OK])), 1)
+            .is_empty());
+        assert_eq!(p.stats(1).records_failed, 3);
     }
 
     #[test]

@@ -152,3 +152,38 @@ mod tests {
         assert!(shown.contains("data_len: 3") && !shown.contains("120"));
     }
 }
+
+// proptest is a native-only dev-dependency.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use crate::core::body;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any record is accepted or refused without a panic; an accepted one is within every
+        /// limit and its entry length is what the body writer will write.
+        #[test]
+        fn validation_never_panics(
+            data_len in 0usize..3000,
+            key in "\\PC{0,300}",
+            hash in proptest::option::of("[0-9]{0,41}|[a-z0-9 -]{0,5}"),
+            record_limit in 1usize..4000,
+            request_limit in 1024usize..8000,
+        ) {
+            let record = Record { data: vec![0xab; data_len], partition_key: key, explicit_hash_key: hash };
+            let mut limits = Limits::new(record_limit, request_limit, 500).unwrap();
+            limits.request_overhead = 40;
+            if let Ok(encoded) = record.validate(&limits) {
+                let chars = record.partition_key.chars().count();
+                prop_assert!((1..=MAX_PARTITION_KEY_CHARS).contains(&chars));
+                prop_assert!(record.size() <= record_limit);
+                prop_assert!(limits.request_overhead + encoded <= request_limit);
+                prop_assert_eq!(encoded, body::entry_len(&record));
+                if let Some(h) = &record.explicit_hash_key {
+                    prop_assert!(parse_hash_key(h).is_ok());
+                }
+            }
+        }
+    }
+}

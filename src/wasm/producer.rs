@@ -155,6 +155,16 @@ impl WasmProducer {
         pump(&self.shared);
     }
 
+    /// Settle every record not yet settled as failed with `Closed` (a close deadline passed).
+    pub fn abandon(&self) {
+        let settled = match self.shared.core.try_borrow_mut() {
+            Ok(mut core) => core.abandon(),
+            Err(_) => Vec::new(),
+        };
+        deliver(&self.shared, settled);
+        arm_timer(&self.shared, host::now());
+    }
+
     /// Nothing buffered and nothing in flight.
     #[wasm_bindgen(js_name = isIdle)]
     pub fn is_idle(&self) -> bool {

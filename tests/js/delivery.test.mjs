@@ -157,3 +157,15 @@ test('close() takes waiting records before refusing new ones', async () => {
   assert.equal((await Promise.allSettled(puts)).filter((o) => o.status === 'fulfilled').length, 10);
   await assert.rejects(producer.put({ data: 'late', partitionKey: 'k' }), (e) => e.code === 'Closed');
 });
+
+test('close() settles what is left as Closed when its deadline passes', async () => {
+  const { fetch } = scripted(() => new Promise(() => {}));
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, maxBufferedRecords: 4, maxRecordsPerRequest: 2, maxInFlightRequests: 1, requestTimeoutMs: 600_000, recordTtlMs: Infinity });
+  const puts = Array.from({ length: 8 }, (_, i) => producer.put({ data: `${i}`, partitionKey: 'k' }));
+  await producer.close({ timeoutMs: 200 });
+  const outcomes = await Promise.allSettled(puts);
+  assert.deepEqual(outcomes.map((o) => o.reason?.code), Array(8).fill('Closed'), 'in flight, buffered and waiting all settle');
+  const s = producer.stats();
+  assert.equal(s.bufferedRecords + s.inFlightRecords + s.waitingRecords, 0);
+  assert.throws(() => new KinesisProducer({ ...base, credentials: CREDS, closeTimeoutMs: 'soon' }), (e) => e.field === 'closeTimeoutMs');
+});
