@@ -42,6 +42,9 @@ export interface KinesisProducerOptions {
   onBufferFull?: 'wait' | 'reject';
   /** How long `close()` waits before settling what is left as `Closed`. Default 30000; `Infinity` waits. */
   closeTimeoutMs?: number;
+  /** `'per-key'`: one record per key in flight, so each key's records are stored in order
+   * through retries (lower throughput for busy keys). Default `'arrival'`. */
+  ordering?: 'arrival' | 'per-key';
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }

@@ -2,7 +2,7 @@
 //! because it is full (500 records or the byte limit) or because `lingerMs` has passed since
 //! its first record, or because the caller asked for a flush.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use crate::core::body;
 use crate::core::config::Limits;
@@ -134,6 +134,53 @@ impl Batcher {
         let size = body::body_len(limits.request_overhead, batch.len(), entries);
         (batch, size)
     }
+
+    /// Take the next batch for per-key ordering: from the front, skipping records whose key is
+    /// `busy` (in flight) or already in this batch, so each key has one record in flight at a
+    /// time and its records go in order. Skipped records keep their places. May be empty.
+    pub fn take_one_per_key(
+        &mut self,
+        limits: &Limits,
+        busy: &HashSet<String>,
+    ) -> (Vec<Queued>, usize) {
+        let mut batch: Vec<Queued> = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        let mut entries = 0;
+        while let Some(q) = self.queue.pop_front() {
+            let key = &q.record.partition_key;
+            if busy.contains(key) || taken.contains(key) {
+                kept.push_back(q);
+                continue;
+            }
+            let fits = batch.len() < limits.max_records_per_request
+                && body::body_len(
+                    limits.request_overhead,
+                    batch.len() + 1,
+                    entries + q.encoded_len,
+                ) <= limits.max_request_bytes;
+            if !fits {
+                kept.push_back(q);
+                break;
+            }
+            taken.insert(key.clone());
+            entries += q.encoded_len;
+            self.entry_bytes -= q.encoded_len;
+            self.record_bytes -= q.record.size();
+            batch.push(q);
+        }
+        kept.extend(self.queue.drain(..));
+        self.queue = kept;
+        let size = body::body_len(limits.request_overhead, batch.len(), entries);
+        (batch, size)
+    }
+
+    /// Whether any waiting record's key is not `busy`.
+    pub fn has_key_outside(&self, busy: &HashSet<String>) -> bool {
+        self.queue
+            .iter()
+            .any(|q| !busy.contains(&q.record.partition_key))
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +259,30 @@ mod tests {
         assert_eq!(batch.len(), 2);
         assert!(size < at);
         assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn one_record_per_key_and_busy_keys_wait_in_place() {
+        let l = limits(5 * 1024 * 1024);
+        let mut b = Batcher::default();
+        for (id, key) in ["a", "b", "a", "c", "b", "d"].into_iter().enumerate() {
+            let mut q = queued(id as RecordId, 10, 0);
+            q.record.partition_key = key.into();
+            b.push(q);
+        }
+        let busy: HashSet<String> = ["c".to_owned()].into();
+        let (batch, _) = b.take_one_per_key(&l, &busy);
+        assert_eq!(batch.iter().map(|q| q.id).collect::<Vec<_>>(), [0, 1, 5]);
+        assert_eq!(b.len(), 3);
+        assert_eq!(
+            b.front().map(|q| q.id),
+            Some(2),
+            "skipped records keep their order"
+        );
+        let all: HashSet<String> = ["a", "b", "c"].map(String::from).into();
+        assert!(!b.has_key_outside(&all));
+        assert!(b.take_one_per_key(&l, &all).0.is_empty());
+        assert_eq!(b.record_bytes(), 3 * (10 + 1));
     }
 
     #[test]

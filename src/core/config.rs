@@ -47,6 +47,20 @@ pub struct ProducerOptions {
     pub request_timeout_ms: Option<f64>,
     pub max_buffered_records: Option<f64>,
     pub max_buffered_bytes: Option<f64>,
+    /// `"arrival"` (default) or `"per-key"`.
+    pub ordering: Option<String>,
+}
+
+/// What order records of one partition key keep.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ordering {
+    /// Sent in arrival order, many per request; a retried record lands after later ones of its key.
+    #[default]
+    Arrival,
+    /// One record per key in flight at a time, so each key's records are stored in order even
+    /// through retries, at the cost of throughput for busy keys.
+    PerKey,
 }
 
 /// The size limits a batch obeys.
@@ -262,6 +276,7 @@ pub struct ProducerConfig {
     /// Records accepted and not yet settled (buffered or in flight) may not exceed these.
     pub max_buffered_records: usize,
     pub max_buffered_bytes: usize,
+    pub ordering: Ordering,
 }
 
 impl ProducerConfig {
@@ -345,6 +360,16 @@ impl ProducerConfig {
             limits.max_record_bytes,
             MAX_BUFFERED_BYTES,
         )?;
+        let ordering = match options.ordering.as_deref() {
+            None | Some("arrival") => Ordering::Arrival,
+            Some("per-key") => Ordering::PerKey,
+            Some(other) => {
+                return Err(Error::invalid_option(
+                    "ordering",
+                    format!("must be \"arrival\" or \"per-key\", got \"{other}\""),
+                ))
+            }
+        };
         Ok(Self {
             region,
             target,
@@ -356,6 +381,7 @@ impl ProducerConfig {
             request_timeout_ms,
             max_buffered_records,
             max_buffered_bytes,
+            ordering,
         })
     }
 }
@@ -574,7 +600,7 @@ mod properties {
                 region, stream_name, stream_arn, endpoint, linger_ms,
                 max_records_per_request: records, max_request_bytes: request_bytes, max_record_bytes: record_bytes,
                 max_in_flight_requests: in_flight, record_ttl_ms: ttl, request_timeout_ms: timeout,
-                max_buffered_records: buffered, max_buffered_bytes: buffered_bytes,
+                max_buffered_records: buffered, max_buffered_bytes: buffered_bytes, ordering: None,
             };
             match ProducerConfig::from_options(options) {
                 Ok(c) => {

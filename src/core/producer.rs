@@ -10,7 +10,9 @@
 
 use crate::core::batcher::{Batcher, Queued};
 use crate::core::classify::RetryClass;
-use crate::core::config::ProducerConfig;
+use std::collections::HashSet;
+
+use crate::core::config::{Ordering, ProducerConfig};
 use crate::core::credentials::Credentials;
 use crate::core::error::{Error, ErrorCode, Failure};
 use crate::core::record::Record;
@@ -87,6 +89,8 @@ pub struct Producer {
     unsettled_records: usize,
     unsettled_bytes: usize,
     latencies: Latencies,
+    /// Per-key ordering: keys with a record in flight.
+    busy_keys: HashSet<String>,
 }
 
 impl Producer {
@@ -111,6 +115,7 @@ impl Producer {
             unsettled_records: 0,
             unsettled_bytes: 0,
             latencies: Latencies::default(),
+            busy_keys: HashSet::new(),
         }
     }
 
@@ -196,7 +201,10 @@ impl Producer {
             .config
             .record_ttl_ms
             .map(|ttl| front.accepted_at.saturating_add(ttl));
-        let send = (self.in_flight.len() < self.in_flight_limit()).then(|| {
+        let sendable = self.in_flight.len() < self.in_flight_limit()
+            && (self.config.ordering != Ordering::PerKey
+                || self.batcher.has_key_outside(&self.busy_keys));
+        let send = sendable.then(|| {
             let due = if front.id < self.flush_below || self.batcher.is_full(&self.config.limits) {
                 0
             } else {
@@ -268,7 +276,20 @@ impl Producer {
         {
             return None;
         }
-        let (records, body_len) = self.batcher.take(&self.config.limits);
+        let (records, body_len) = match self.config.ordering {
+            Ordering::Arrival => self.batcher.take(&self.config.limits),
+            Ordering::PerKey => {
+                let taken = self
+                    .batcher
+                    .take_one_per_key(&self.config.limits, &self.busy_keys);
+                self.busy_keys
+                    .extend(taken.0.iter().map(|q| q.record.partition_key.clone()));
+                taken
+            }
+        };
+        if records.is_empty() {
+            return None;
+        }
         let batch_id = self.next_batch_id;
         self.next_batch_id += 1;
         let request = request::put_records(
@@ -440,6 +461,7 @@ impl Producer {
             status: None,
             last_code: None,
         };
+        self.busy_keys.clear();
         let mut records: Vec<Queued> = self.in_flight.drain(..).flat_map(|b| b.records).collect();
         while let Some(q) = self.batcher.pop_front() {
             records.push(q);
@@ -472,7 +494,11 @@ impl Producer {
 
     fn take_batch(&mut self, batch_id: BatchId) -> Option<InFlight> {
         let index = self.in_flight.iter().position(|b| b.batch_id == batch_id)?;
-        Some(self.in_flight.remove(index))
+        let batch = self.in_flight.remove(index);
+        for q in &batch.records {
+            self.busy_keys.remove(&q.record.partition_key);
+        }
+        Some(batch)
     }
 
     fn settle(&mut self, q: Queued, outcome: Outcome) -> Settlement {
@@ -847,6 +873,49 @@ mod tests {
         let err = by_bytes.put(rec("k"), 0).unwrap_err();
         assert_eq!(err.code(), ErrorCode::BufferFull);
         assert!(err.to_string().contains("maxBufferedBytes"));
+    }
+
+    #[test]
+    fn per_key_ordering_holds_a_keys_later_records_until_earlier_ones_succeed() {
+        let mut p = producer_with(ProducerOptions {
+            ordering: Some("per-key".into()),
+            ..Default::default()
+        });
+        for k in ["a", "a", "b", "a", "c"] {
+            p.put(rec(k), 0).unwrap();
+        }
+        p.flush();
+        let first = p.next_request(0).unwrap();
+        assert_eq!(keys(&first), ["a", "b", "c"]);
+        assert!(
+            p.next_request(0).is_none(),
+            "a's next record waits for the one in flight"
+        );
+        assert_eq!(
+            p.wake_at(),
+            Some(30_000),
+            "nothing to send until an answer: only the expiry"
+        );
+        // a fails (retryable), b and c succeed: a goes again, still ahead of a's later records.
+        p.on_response(
+            first.batch_id,
+            ok_answer(200, &answer(&[INTERNAL, OK, OK])),
+            1,
+        );
+        let mut now = 1 + p.backoff_remaining(1);
+        let mut stored_a = Vec::new();
+        while let Some(req) = p.next_request(now) {
+            assert_eq!(keys(&req), ["a"]);
+            let settled = p.on_response(req.batch_id, ok_answer(200, &answer(&[OK])), now);
+            stored_a.extend(settled.iter().map(|s| s.id));
+            now += 1 + p.backoff_remaining(now);
+        }
+        assert_eq!(
+            stored_a,
+            [0, 1, 3],
+            "a's records stored one at a time, in put order"
+        );
+        assert!(p.is_idle());
     }
 
     #[test]

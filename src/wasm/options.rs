@@ -54,6 +54,7 @@ pub fn producer_options(obj: &JsValue) -> Result<ProducerOptions, Error> {
         request_timeout_ms: opt_number(obj, "requestTimeoutMs")?,
         max_buffered_records: opt_number(obj, "maxBufferedRecords")?,
         max_buffered_bytes: opt_number(obj, "maxBufferedBytes")?,
+        ordering: opt_string(obj, "ordering")?,
     })
 }
 

@@ -78,3 +78,41 @@ test('an outage: the buffer stays bounded, requests stay few, and delivery resum
     await k.close();
   }
 });
+
+test("ordering: 'per-key' stores each key's records in put order through retries", async () => {
+  const { startKinesalite, createStream, readStream } = await import('./support.mjs');
+  const { startFaultProxy } = await import('./fault-proxy.mjs');
+  const { KinesisProducer } = await import('kinesis-edge');
+  const k = await startKinesalite();
+  const proxy = await startFaultProxy(k.endpoint, { failEntries: 0.3, requestErrors: 0.05 }, 5);
+  try {
+    await createStream(k.client, 'ordered', 2);
+    const producer = new KinesisProducer({
+      region: 'us-east-1',
+      streamName: 'ordered',
+      endpoint: proxy.endpoint,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
+      lingerMs: 5,
+      ordering: 'per-key',
+      recordTtlMs: 120_000,
+    });
+    await Promise.all(Array.from({ length: 600 }, (_, i) => producer.put({ data: { id: i }, partitionKey: `key-${i % 12}` })));
+    await producer.close();
+    assert.ok(proxy.counts.failedEntries > 50, 'records did fail and were retried');
+    const byKey = new Map();
+    for (const r of await readStream(k.client, 'ordered')) {
+      const list = byKey.get(r.PartitionKey) ?? [];
+      list.push({ seq: BigInt(r.SequenceNumber), id: JSON.parse(Buffer.from(r.Data).toString()).id });
+      byKey.set(r.PartitionKey, list);
+    }
+    assert.equal(byKey.size, 12);
+    for (const [key, list] of byKey) {
+      const ids = list.sort((a, b) => (a.seq < b.seq ? -1 : 1)).map((r) => r.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${key} out of order`);
+      assert.equal(ids.length, 50);
+    }
+  } finally {
+    await proxy.close();
+    await k.close();
+  }
+});
