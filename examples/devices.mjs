@@ -1,7 +1,8 @@
 // Simulated web-connected devices: each drifts its readings (temperature, humidity, battery,
 // GPS) a little every tick and now and then sends a burst, as a flaky sensor on a page would.
 
-function mulberry32(seed) {
+/** A small seeded generator of numbers in [0, 1), so runs can be repeated. */
+export function mulberry32(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);

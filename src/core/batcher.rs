@@ -109,18 +109,20 @@ impl Batcher {
         }
     }
 
+    /// Whether one more entry of `next_len` bytes fits a batch of `count` entries (`entries` bytes).
+    fn fits(limits: &Limits, count: usize, entries: usize, next_len: usize) -> bool {
+        count < limits.max_records_per_request
+            && body::body_len(limits.request_overhead, count + 1, entries + next_len)
+                <= limits.max_request_bytes
+    }
+
     /// Take the next batch: as many records from the front as fit, at least one.
     /// Returns the records and the exact size of their request body.
     pub fn take(&mut self, limits: &Limits) -> (Vec<Queued>, usize) {
         let mut batch = Vec::new();
         let mut entries = 0;
         while let Some(next) = self.queue.front() {
-            let fits = batch.len() < limits.max_records_per_request
-                && body::body_len(
-                    limits.request_overhead,
-                    batch.len() + 1,
-                    entries + next.encoded_len,
-                ) <= limits.max_request_bytes;
+            let fits = Self::fits(limits, batch.len(), entries, next.encoded_len);
             // Every accepted record fits a request on its own, so a batch is never empty.
             if !fits && !batch.is_empty() {
                 break;
@@ -153,13 +155,7 @@ impl Batcher {
                 kept.push_back(q);
                 continue;
             }
-            let fits = batch.len() < limits.max_records_per_request
-                && body::body_len(
-                    limits.request_overhead,
-                    batch.len() + 1,
-                    entries + q.encoded_len,
-                ) <= limits.max_request_bytes;
-            if !fits {
+            if !Self::fits(limits, batch.len(), entries, q.encoded_len) {
                 kept.push_back(q);
                 break;
             }

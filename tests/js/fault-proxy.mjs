@@ -3,15 +3,7 @@
 // while it runs. Per-record failures are real: failed entries are taken out of the request
 // before it is forwarded, so the stream never holds a record the producer was told failed.
 import http from 'node:http';
-
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../examples/devices.mjs';
 
 const ENTRY_ERRORS = {
   ProvisionedThroughputExceededException: 'Rate exceeded for shard shardId-000000000000 in stream s.',
@@ -41,7 +33,7 @@ const REQUEST_ERRORS = [
  * }
  */
 export async function startFaultProxy(target, faults = {}, seed = 1) {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   let current = { ...faults };
   const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   // Data of every entry the producer was told succeeded, to catch a success sent twice.

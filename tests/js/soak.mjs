@@ -15,11 +15,21 @@ export const MIXED_FAULTS = {
   expireTokenAfter: 40,
 };
 
-export async function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, stream = 'soak', options = {} }) {
+/** Run `body({ k, proxy })` with kinesalite, a stream, and the fault proxy in front of it. */
+export async function withProxiedStream({ faults, seed = 1, stream, shards }, body) {
   const k = await startKinesalite();
   const proxy = await startFaultProxy(k.endpoint, faults, seed);
   try {
     await createStream(k.client, stream, shards);
+    return await body({ k, proxy });
+  } finally {
+    await proxy.close();
+    await k.close();
+  }
+}
+
+export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, stream = 'soak', options = {} }) {
+  return withProxiedStream({ faults, seed, stream, shards }, async ({ k, proxy }) => {
     let tokens = 0;
     const producer = new KinesisProducer({
       region: 'us-east-1',
@@ -88,8 +98,5 @@ export async function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards
       stats: producer.stats(),
       seconds: elapsed / 1000,
     };
-  } finally {
-    await proxy.close();
-    await k.close();
-  }
+  });
 }

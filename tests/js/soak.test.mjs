@@ -3,7 +3,9 @@
 // resent; duplicates come only from answers lost after the batch was stored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSoak, MIXED_FAULTS } from './soak.mjs';
+import { KinesisProducer } from 'kinesis-edge';
+import { runSoak, withProxiedStream, MIXED_FAULTS } from './soak.mjs';
+import { readStream } from './support.mjs';
 
 function assertDelivered(r, label) {
   assert.deepEqual(r.missing, [], `${label}: acknowledged records missing from the stream`);
@@ -41,23 +43,20 @@ test('soak: 4,000 records through every fault mixed', async (t) => {
   assert.equal(r.stats.recordsAcknowledged, r.records);
 });
 
-test('an outage: the buffer stays bounded, requests stay few, and delivery resumes after it', async () => {
-  const { startKinesalite, createStream, readStream } = await import('./support.mjs');
-  const { startFaultProxy } = await import('./fault-proxy.mjs');
-  const { KinesisProducer } = await import('kinesis-edge');
-  const k = await startKinesalite();
-  const proxy = await startFaultProxy(k.endpoint, { down: true });
-  try {
-    await createStream(k.client, 'outage', 2);
-    const producer = new KinesisProducer({
-      region: 'us-east-1',
-      streamName: 'outage',
-      endpoint: proxy.endpoint,
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
-      lingerMs: 10,
-      recordTtlMs: 120_000,
-      maxBufferedRecords: 100,
-    });
+/** A producer writing to `stream` through the proxy. */
+const producerThrough = (proxy, stream, options) =>
+  new KinesisProducer({
+    region: 'us-east-1',
+    streamName: stream,
+    endpoint: proxy.endpoint,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
+    recordTtlMs: 120_000,
+    ...options,
+  });
+
+test('an outage: the buffer stays bounded, requests stay few, and delivery resumes after it', () =>
+  withProxiedStream({ faults: { down: true }, stream: 'outage', shards: 2 }, async ({ k, proxy }) => {
+    const producer = producerThrough(proxy, 'outage', { lingerMs: 10, maxBufferedRecords: 100 });
     const puts = Array.from({ length: 300 }, (_, i) => producer.put({ data: { id: i }, partitionKey: `d${i % 7}` }));
     await new Promise((r) => setTimeout(r, 1500));
     const during = producer.stats();
@@ -73,29 +72,11 @@ test('an outage: the buffer stays bounded, requests stay few, and delivery resum
     const stored = await readStream(k.client, 'outage');
     assert.equal(stored.length, 300);
     assert.equal(new Set(results.map((r) => r.sequenceNumber)).size, 300);
-  } finally {
-    await proxy.close();
-    await k.close();
-  }
-});
+  }));
 
-test("ordering: 'per-key' stores each key's records in put order through retries", async () => {
-  const { startKinesalite, createStream, readStream } = await import('./support.mjs');
-  const { startFaultProxy } = await import('./fault-proxy.mjs');
-  const { KinesisProducer } = await import('kinesis-edge');
-  const k = await startKinesalite();
-  const proxy = await startFaultProxy(k.endpoint, { failEntries: 0.3, requestErrors: 0.05 }, 5);
-  try {
-    await createStream(k.client, 'ordered', 2);
-    const producer = new KinesisProducer({
-      region: 'us-east-1',
-      streamName: 'ordered',
-      endpoint: proxy.endpoint,
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
-      lingerMs: 5,
-      ordering: 'per-key',
-      recordTtlMs: 120_000,
-    });
+test("ordering: 'per-key' stores each key's records in put order through retries", () =>
+  withProxiedStream({ faults: { failEntries: 0.3, requestErrors: 0.05 }, seed: 5, stream: 'ordered', shards: 2 }, async ({ k, proxy }) => {
+    const producer = producerThrough(proxy, 'ordered', { lingerMs: 5, ordering: 'per-key' });
     await Promise.all(Array.from({ length: 600 }, (_, i) => producer.put({ data: { id: i }, partitionKey: `key-${i % 12}` })));
     await producer.close();
     assert.ok(proxy.counts.failedEntries > 50, 'records did fail and were retried');
@@ -111,8 +92,4 @@ test("ordering: 'per-key' stores each key's records in put order through retries
       assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `${key} out of order`);
       assert.equal(ids.length, 50);
     }
-  } finally {
-    await proxy.close();
-    await k.close();
-  }
-});
+  }));
