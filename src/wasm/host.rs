@@ -96,8 +96,9 @@ pub enum PostError {
     Timeout,
 }
 
-/// Aborts a request through an `AbortController` when its timer fires first.
-struct Deadline {
+/// Aborts a request through an `AbortController` when its timer fires first, or when the
+/// producer gives up on it (`abort`).
+pub struct Deadline {
     controller: JsValue,
     handle: Option<JsValue>,
     fired: std::rc::Rc<std::cell::Cell<bool>>,
@@ -105,7 +106,7 @@ struct Deadline {
 }
 
 impl Deadline {
-    fn start(timeout_ms: u64) -> Self {
+    pub fn start(timeout_ms: u64) -> Self {
         let g: JsValue = global().into();
         let controller = get(&g, "AbortController")
             .dyn_into::<Function>()
@@ -116,9 +117,7 @@ impl Deadline {
         let (flag, target) = (fired.clone(), controller.clone());
         let on_timeout = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
             flag.set(true);
-            if let Ok(abort) = get(&target, "abort").dyn_into::<Function>() {
-                let _ = abort.call0(&target);
-            }
+            abort(&target);
         });
         let handle = set_timeout(on_timeout.as_ref().unchecked_ref(), timeout_ms as f64);
         Self {
@@ -131,6 +130,11 @@ impl Deadline {
 
     fn signal(&self) -> JsValue {
         get(&self.controller, "signal")
+    }
+
+    /// The controller, for aborting the request from elsewhere.
+    pub fn controller(&self) -> JsValue {
+        self.controller.clone()
     }
 
     fn error(&self, e: &JsValue) -> PostError {
@@ -150,13 +154,20 @@ impl Drop for Deadline {
     }
 }
 
-/// POST `body` with `headers`, aborting it after `timeout_ms`.
+/// Abort a request through its controller (see [`Deadline::controller`]).
+pub fn abort(controller: &JsValue) {
+    if let Ok(abort) = get(controller, "abort").dyn_into::<Function>() {
+        let _ = abort.call0(controller);
+    }
+}
+
+/// POST `body` with `headers`, aborted when `deadline` passes or is aborted.
 pub async fn post(
     fetch: &(Function, JsValue),
     url: &str,
     headers: &[(&str, &str)],
     body: &Uint8Array,
-    timeout_ms: u64,
+    deadline: &Deadline,
 ) -> Result<HttpResponse, PostError> {
     let header_obj = Object::new();
     for (name, value) in headers {
@@ -166,7 +177,6 @@ pub async fn post(
             &JsValue::from_str(value),
         );
     }
-    let deadline = Deadline::start(timeout_ms);
     let init = Object::new();
     let _ = Reflect::set(
         &init,
@@ -181,7 +191,7 @@ pub async fn post(
         .call2(&fetch.1, &JsValue::from_str(url), &init)
         .map_err(|e| deadline.error(&e))?;
     // A fetch that ignores the signal (a user's own) still loses the race against the deadline.
-    let response = JsFuture::from(race_deadline(&returned, &deadline))
+    let response = JsFuture::from(race_deadline(&returned, deadline))
         .await
         .map_err(|e| deadline.error(&e))?;
     let headers = get(&response, "headers")
@@ -196,7 +206,7 @@ pub async fn post(
         .map(|ms| ms as u64);
     let response: web_sys::Response = response.unchecked_into();
     let buffer = response.array_buffer().map_err(|e| deadline.error(&e))?;
-    let buffer = JsFuture::from(race_deadline(&buffer.into(), &deadline))
+    let buffer = JsFuture::from(race_deadline(&buffer.into(), deadline))
         .await
         .map_err(|e| deadline.error(&e))?;
     Ok(HttpResponse {

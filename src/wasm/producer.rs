@@ -33,6 +33,8 @@ struct Shared {
     on_acks: Function,
     on_fail: Function,
     timer: RefCell<Option<Timer>>,
+    /// Abort controllers of the requests in flight, so that `abandon` can stop them.
+    aborts: RefCell<Vec<(u64, JsValue)>>,
     /// The linger timer's callback, made once; it holds only a weak reference.
     tick: RefCell<Option<Closure<dyn FnMut()>>>,
 }
@@ -80,6 +82,7 @@ impl WasmProducer {
             on_acks: callback(&hooks, "onAcks")?,
             on_fail: callback(&hooks, "onFail")?,
             timer: RefCell::new(None),
+            aborts: RefCell::new(Vec::new()),
             tick: RefCell::new(None),
         });
         let weak: Weak<Shared> = Rc::downgrade(&shared);
@@ -157,6 +160,16 @@ impl WasmProducer {
 
     /// Settle every record not yet settled as failed with `Closed` (a close deadline passed).
     pub fn abandon(&self) {
+        // Stop the requests still waiting for answers: their sockets and timers must not keep
+        // the host busy after close().
+        let aborts = self
+            .shared
+            .aborts
+            .try_borrow_mut()
+            .map(|mut a| std::mem::take(&mut *a));
+        for (_, controller) in aborts.unwrap_or_default() {
+            host::abort(&controller);
+        }
         let settled = match self.shared.core.try_borrow_mut() {
             Ok(mut core) => core.abandon(),
             Err(_) => Vec::new(),
@@ -310,19 +323,25 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
     };
     let mut headers: Vec<(&str, &str)> = request.headers.clone();
     headers.extend(signed.pairs());
-    host::post(&shared.fetch, &request.url, &headers, &body, timeout_ms)
-        .await
-        .map_err(|e| match e {
-            PostError::Network(why) => {
-                transport_failure(ErrorCode::Network, &format!("fetch failed: {why}"))
-            }
-            PostError::Timeout => transport_failure(
-                ErrorCode::Timeout,
-                &format!(
-                    "no answer within requestTimeoutMs ({timeout_ms} ms); the request was aborted"
-                ),
+    let deadline = host::Deadline::start(timeout_ms);
+    if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
+        aborts.push((request.batch_id, deadline.controller()));
+    }
+    let answer = host::post(&shared.fetch, &request.url, &headers, &body, &deadline).await;
+    if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
+        aborts.retain(|(id, _)| *id != request.batch_id);
+    }
+    answer.map_err(|e| match e {
+        PostError::Network(why) => {
+            transport_failure(ErrorCode::Network, &format!("fetch failed: {why}"))
+        }
+        PostError::Timeout => transport_failure(
+            ErrorCode::Timeout,
+            &format!(
+                "no answer within requestTimeoutMs ({timeout_ms} ms); the request was aborted"
             ),
-        })
+        ),
+    })
 }
 
 /// Report settlements: acknowledgements in one call, as ids and two `\n`-joined strings (the
