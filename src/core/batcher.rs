@@ -2,7 +2,7 @@
 //! because it is full (500 records or the byte limit) or because `lingerMs` has passed since
 //! its first record, or because the caller asked for a flush.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::core::body;
 use crate::core::config::Limits;
@@ -10,6 +10,41 @@ use crate::core::error::Failure;
 use crate::core::producer::RecordId;
 use crate::core::record::Record;
 use crate::core::Millis;
+
+/// Partition keys, held as 64-bit FNV-1a hashes in a sorted multiset: a small set with no
+/// hasher's code in the wasm. A collision can only make a key look busy, which delays a record
+/// and never lets one overtake another.
+#[derive(Clone, Debug, Default)]
+pub struct KeySet(Vec<u64>);
+
+impl KeySet {
+    fn hash(key: &str) -> u64 {
+        key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.binary_search(&Self::hash(key)).is_ok()
+    }
+
+    pub fn insert(&mut self, key: &str) {
+        let h = Self::hash(key);
+        let at = self.0.partition_point(|&x| x < h);
+        self.0.insert(at, h);
+    }
+
+    /// Remove one occurrence of `key`.
+    pub fn remove(&mut self, key: &str) {
+        if let Ok(at) = self.0.binary_search(&Self::hash(key)) {
+            self.0.remove(at);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
 
 /// A record accepted into the producer, with what the batcher needs to place it.
 #[derive(Debug)]
@@ -140,13 +175,9 @@ impl Batcher {
     /// Take the next batch for per-key ordering: from the front, skipping records whose key is
     /// `busy` (in flight) or already in this batch, so each key has one record in flight at a
     /// time and its records go in order. Skipped records keep their places. May be empty.
-    pub fn take_one_per_key(
-        &mut self,
-        limits: &Limits,
-        busy: &HashSet<String>,
-    ) -> (Vec<Queued>, usize) {
+    pub fn take_one_per_key(&mut self, limits: &Limits, busy: &KeySet) -> (Vec<Queued>, usize) {
         let mut batch: Vec<Queued> = Vec::new();
-        let mut taken: HashSet<String> = HashSet::new();
+        let mut taken = KeySet::default();
         let mut kept = VecDeque::with_capacity(self.queue.len());
         let mut entries = 0;
         while let Some(q) = self.queue.pop_front() {
@@ -159,7 +190,7 @@ impl Batcher {
                 kept.push_back(q);
                 break;
             }
-            taken.insert(key.clone());
+            taken.insert(key);
             entries += q.encoded_len;
             self.entry_bytes -= q.encoded_len;
             self.record_bytes -= q.record.size();
@@ -172,7 +203,7 @@ impl Batcher {
     }
 
     /// Whether any waiting record's key is not `busy`.
-    pub fn has_key_outside(&self, busy: &HashSet<String>) -> bool {
+    pub fn has_key_outside(&self, busy: &KeySet) -> bool {
         self.queue
             .iter()
             .any(|q| !busy.contains(&q.record.partition_key))
@@ -266,7 +297,8 @@ mod tests {
             q.record.partition_key = key.into();
             b.push(q);
         }
-        let busy: HashSet<String> = ["c".to_owned()].into();
+        let mut busy = KeySet::default();
+        busy.insert("c");
         let (batch, _) = b.take_one_per_key(&l, &busy);
         assert_eq!(batch.iter().map(|q| q.id).collect::<Vec<_>>(), [0, 1, 5]);
         assert_eq!(b.len(), 3);
@@ -275,10 +307,28 @@ mod tests {
             Some(2),
             "skipped records keep their order"
         );
-        let all: HashSet<String> = ["a", "b", "c"].map(String::from).into();
+        let mut all = KeySet::default();
+        for k in ["a", "b", "c"] {
+            all.insert(k);
+        }
         assert!(!b.has_key_outside(&all));
         assert!(b.take_one_per_key(&l, &all).0.is_empty());
         assert_eq!(b.record_bytes(), 3 * (10 + 1));
+    }
+
+    #[test]
+    fn key_set_is_a_multiset() {
+        let mut s = KeySet::default();
+        s.insert("a");
+        s.insert("a");
+        s.insert("b");
+        s.remove("a");
+        assert!(s.contains("a") && s.contains("b") && !s.contains("c"));
+        s.remove("a");
+        assert!(!s.contains("a"));
+        s.remove("zzz");
+        s.clear();
+        assert!(!s.contains("b"));
     }
 
     #[test]

@@ -8,10 +8,8 @@
 //! terminal errors settle at once; a record still undelivered `recordTtlMs` after it was
 //! accepted settles as `Expired`.
 
-use crate::core::batcher::{Batcher, Queued};
+use crate::core::batcher::{Batcher, KeySet, Queued};
 use crate::core::classify::RetryClass;
-use std::collections::HashSet;
-
 use crate::core::config::{Ordering, ProducerConfig};
 use crate::core::credentials::Credentials;
 use crate::core::error::{Error, ErrorCode, Failure};
@@ -90,7 +88,7 @@ pub struct Producer {
     unsettled_bytes: usize,
     latencies: Latencies,
     /// Per-key ordering: keys with a record in flight.
-    busy_keys: HashSet<String>,
+    busy_keys: KeySet,
 }
 
 impl Producer {
@@ -115,7 +113,7 @@ impl Producer {
             unsettled_records: 0,
             unsettled_bytes: 0,
             latencies: Latencies::default(),
-            busy_keys: HashSet::new(),
+            busy_keys: KeySet::default(),
         }
     }
 
@@ -282,8 +280,9 @@ impl Producer {
                 let taken = self
                     .batcher
                     .take_one_per_key(&self.config.limits, &self.busy_keys);
-                self.busy_keys
-                    .extend(taken.0.iter().map(|q| q.record.partition_key.clone()));
+                for q in &taken.0 {
+                    self.busy_keys.insert(&q.record.partition_key);
+                }
                 taken
             }
         };
@@ -466,7 +465,6 @@ impl Producer {
         while let Some(q) = self.batcher.pop_front() {
             records.push(q);
         }
-        records.sort_by_key(|q| q.id);
         records
             .into_iter()
             .map(|q| self.settle(q, Outcome::Failed(failure.clone())))
