@@ -122,6 +122,65 @@ class Batch {
   }
 }
 
+/** Records given to `put` and not yet taken by the core, in order (parallel arrays + a head). */
+class Staging {
+  datas = [];
+  keys = [];
+  hashKeys = [];
+  targets = [];
+  head = 0;
+
+  get length() {
+    return this.targets.length - this.head;
+  }
+
+  push(data, key, hashKey, target) {
+    this.datas.push(data);
+    this.keys.push(key);
+    this.hashKeys.push(hashKey);
+    this.targets.push(target);
+  }
+
+  /** Copies of the next `n` records' fields. */
+  peek(n) {
+    const end = this.head + n;
+    return {
+      datas: this.datas.slice(this.head, end),
+      keys: this.keys.slice(this.head, end),
+      hashKeys: this.hashKeys.slice(this.head, end),
+      targets: this.targets.slice(this.head, end),
+    };
+  }
+
+  /** Drop the first `n` records (taken or settled). */
+  advance(n) {
+    this.head += n;
+    if (this.head === this.targets.length) this.clear();
+    else if (this.head > 4096 && this.head * 2 > this.targets.length) {
+      for (const field of ['datas', 'keys', 'hashKeys', 'targets']) this[field] = this[field].slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Remove and return every target. */
+  drain() {
+    const targets = this.targets.slice(this.head);
+    this.clear();
+    return targets;
+  }
+
+  clear() {
+    this.datas = [];
+    this.keys = [];
+    this.hashKeys = [];
+    this.targets = [];
+    this.head = 0;
+  }
+}
+
+/** Records cross into wasm at most this many at a time, so a blocked queue costs little to retry. */
+const COMMIT_CHUNK = 512;
+
 /** Settles a `putMany` call once every one of its records has settled. */
 class Group {
   constructor(size, resolve, reject) {
@@ -148,11 +207,8 @@ export class KinesisProducer {
   #inner;
   /** id -> { resolve, reject } (put) or { group, index } (putMany), in id order. */
   #pending = new Map();
-  /** Records given to put() this tick, as parallel arrays, sent to wasm together at the next microtask. */
-  #datas = [];
-  #keys = [];
-  #hashKeys = [];
-  #targets = [];
+  /** Records given to put() and not yet taken, sent to wasm together at the next microtask. */
+  #staged = new Staging();
   #scheduled = false;
   #batch = new Batch();
   /** flush()/close() callers waiting until every id below `below` has settled. */
@@ -239,10 +295,7 @@ export class KinesisProducer {
     })();
     if ((await Promise.race(deadline ? [done, deadline] : [done])) === 'deadline') {
       const closed = kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
-      for (const target of this.#targets.splice(0)) this.#deliver(target, closed);
-      this.#datas = [];
-      this.#keys = [];
-      this.#hashKeys = [];
+      for (const target of this.#staged.drain()) this.#deliver(target, closed);
       this.#blocked = false;
       for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
       this.#inner.abandon();
@@ -255,7 +308,7 @@ export class KinesisProducer {
   stats() {
     if (!this.#blocked) this.#commit();
     const stats = this.#inner.stats();
-    stats.waitingRecords = this.#targets.length;
+    stats.waitingRecords = this.#staged.length;
     return stats;
   }
 
@@ -268,7 +321,7 @@ export class KinesisProducer {
   /** Resolves once every staged record has been taken by the core (or refused). */
   #unstaged() {
     this.#commit();
-    if (this.#targets.length === 0) return Promise.resolve();
+    if (this.#staged.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#unstagedWaiters.push(resolve));
   }
 
@@ -282,53 +335,50 @@ export class KinesisProducer {
     } catch (error) {
       return this.#deliver(target, error);
     }
-    this.#datas.push(data);
-    this.#keys.push(record.partitionKey);
-    this.#hashKeys.push(record.explicitHashKey ?? undefined);
-    this.#targets.push(target);
+    this.#staged.push(data, record.partitionKey, record.explicitHashKey ?? undefined, target);
   }
 
   #commit() {
     this.#scheduled = false;
-    const targets = this.#targets;
-    if (targets.length === 0) return;
-    const datas = this.#datas;
-    const keys = this.#keys;
-    const hashKeys = this.#hashKeys;
-    const { bytes, layout } = this.#batch.encode(datas, keys, hashKeys);
-    this.#datas = [];
-    this.#keys = [];
-    this.#hashKeys = [];
-    this.#targets = [];
-    let answer;
-    try {
-      answer = this.#inner.putBatch(bytes, layout);
-    } catch (error) {
-      for (const target of targets) this.#deliver(target, error);
-      return;
-    }
-    let id = answer[0];
-    let refused = 1;
-    for (let index = 0; index < targets.length; index++) {
-      if (answer[refused] !== index) {
-        this.#pending.set(id++, targets[index]);
+    while (this.#staged.length > 0) {
+      const n = Math.min(this.#staged.length, COMMIT_CHUNK);
+      const { datas, keys, hashKeys, targets } = this.#staged.peek(n);
+      const { bytes, layout } = this.#batch.encode(datas, keys, hashKeys);
+      let answer;
+      try {
+        answer = this.#inner.putBatch(bytes, layout);
+      } catch (error) {
+        this.#staged.advance(n);
+        for (const target of targets) this.#deliver(target, error);
         continue;
       }
-      const error = answer[refused + 1];
-      refused += 2;
-      if (error.code === 'BufferFull' && this.#waitForRoom) {
-        // Keep it, in order, until settling records make room.
-        this.#datas.push(datas[index]);
-        this.#keys.push(keys[index]);
-        this.#hashKeys.push(hashKeys[index]);
-        this.#targets.push(targets[index]);
-      } else {
+      let id = answer[0];
+      let refused = 1;
+      let taken = 0;
+      let full = false;
+      for (let index = 0; index < n; index++, taken++) {
+        if (answer[refused] !== index) {
+          this.#pending.set(id++, targets[index]);
+          continue;
+        }
+        const error = answer[refused + 1];
+        refused += 2;
+        if (error.code === 'BufferFull' && this.#waitForRoom) {
+          // It and everything after it stay staged, in order, until settling records make room.
+          full = true;
+          break;
+        }
         this.#deliver(targets[index], error);
       }
+      this.#nextId = id;
+      this.#staged.advance(taken);
+      if (full) {
+        this.#blocked = true;
+        return;
+      }
     }
-    this.#nextId = id;
-    this.#blocked = this.#targets.length > 0;
-    if (!this.#blocked) for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
+    this.#blocked = false;
+    for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
   }
 
   #deliver(target, error, value) {
