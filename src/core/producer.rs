@@ -430,8 +430,11 @@ impl Producer {
         let backoff = if !whole {
             // Per-record failures in an answer: the service is up and some shards are busy.
             // Retry after one base delay (a shard's limits are per second), without escalating
-            // or charging the quota, which guard against outages.
+            // or charging the quota, which guard against outages. The answer itself is a
+            // success, as an SDK counts it: it refills the quota, or a stream whose answers
+            // always carry a few failures would never recover from an outage's spending.
             self.failure_streak = 0;
+            self.quota.refund();
             retry::backoff_ms(class, 0, self.rng.next_f64())
         } else if self.quota.acquire(class) {
             retry::backoff_ms(class, self.failure_streak, self.rng.next_f64())
@@ -750,6 +753,37 @@ mod tests {
             );
         }
         assert!(!p.quota.is_exhausted());
+    }
+
+    #[test]
+    fn answers_with_per_record_failures_refill_a_spent_quota() {
+        let mut p = producer_with(ProducerOptions {
+            record_ttl_ms: Some(f64::INFINITY),
+            ..Default::default()
+        });
+        let mut now = 0;
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        while !p.quota.is_exhausted() {
+            let req = p.next_request(now).unwrap();
+            p.on_response(req.batch_id, ok_answer(503, b""), now);
+            now += p.backoff_remaining(now);
+        }
+        for _ in 0..retry::TRANSIENT_COST {
+            p.put(rec("b"), now).unwrap();
+            p.flush();
+            now += p.backoff_remaining(now);
+            let req = p.next_request(now).unwrap();
+            let entries: Vec<&str> = keys(&req)
+                .iter()
+                .map(|k| if k == "a" { INTERNAL } else { OK })
+                .collect();
+            p.on_response(req.batch_id, ok_answer(200, &answer(&entries)), now);
+        }
+        assert!(
+            !p.quota.is_exhausted(),
+            "answers that came back refill the quota"
+        );
     }
 
     #[test]
