@@ -171,10 +171,6 @@ impl Producer {
         self.flush();
     }
 
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
-
     /// Nothing buffered and nothing in flight.
     pub fn is_idle(&self) -> bool {
         self.batcher.is_empty() && self.in_flight.is_empty()
