@@ -240,16 +240,24 @@ export class KinesisProducer {
     this.#closeTimeoutMs = closeTimeoutMs;
     this.#inner = new WasmProducer(options, {
       // One call per answer: ids, and sequence numbers and shard ids joined by newlines.
-      onAcks: (ids, sequenceNumbers, shardIds) => {
+      onAcks: (ids, sequenceNumbers, shardIds, subSequenceNumbers) => {
         const sequence = sequenceNumbers.split('\n');
         const shard = shardIds.split('\n');
-        for (let i = 0; i < ids.length; i++) this.#settle(ids[i], undefined, { sequenceNumber: sequence[i], shardId: shard[i] });
+        for (let i = 0; i < ids.length; i++) {
+          const result = { sequenceNumber: sequence[i], shardId: shard[i] };
+          // Set only for records carried inside an aggregated Kinesis record.
+          if (subSequenceNumbers[i] >= 0) result.subSequenceNumber = subSequenceNumbers[i];
+          this.#settle(ids[i], undefined, result);
+        }
       },
       onFail: (id, error) => this.#settle(id, error),
     });
   }
 
-  /** Accept one record; resolves with `{ sequenceNumber, shardId }` once Kinesis stored it. */
+  /**
+   * Accept one record; resolves with `{ sequenceNumber, shardId }` once Kinesis stored it, plus
+   * `subSequenceNumber` (its index) when it travelled inside an aggregated record.
+   */
   put(record) {
     return new Promise((resolve, reject) => {
       this.#stage(record, { resolve, reject });
@@ -309,6 +317,8 @@ export class KinesisProducer {
     if (!this.#blocked) this.#commit();
     const stats = this.#inner.stats();
     stats.waitingRecords = this.#staged.length;
+    const kinesis = stats.kinesisRecordsAcknowledged;
+    stats.recordsPerKinesisRecord = kinesis ? stats.recordsAcknowledged / kinesis : 0;
     return stats;
   }
 

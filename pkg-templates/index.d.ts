@@ -45,8 +45,21 @@ export interface KinesisProducerOptions {
   /** `'per-key'`: one record per key in flight, so each key's records are stored in order
    * through retries (lower throughput for busy keys). Default `'arrival'`. */
   ordering?: 'arrival' | 'per-key';
+  /** Pack small records into KPL-format aggregated records (decoded by the KCL, Lambda with the
+   * aggregation libraries and aws-kinesis-agg). `true`, or an object (`enabled` defaults to true).
+   * Default off. Needs `kinesis:ListShards` to group by shard; without it, only records with the
+   * same partition key share an aggregate. */
+  aggregation?: boolean | AggregationOptions;
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+export interface AggregationOptions {
+  enabled?: boolean;
+  /** Largest aggregated record (data plus partition key). Default 51200 (the KPL's), 256 to `maxRecordBytes`. */
+  maxBytes?: number;
+  /** How often the shard map is read again while records flow. Default 60000, at least 1000. */
+  shardMapRefreshMs?: number;
 }
 
 export interface PutRecordInput {
@@ -61,14 +74,29 @@ export interface PutRecordInput {
 export interface PutRecordResult {
   sequenceNumber: string;
   shardId: string;
+  /** The record's index inside the aggregated Kinesis record that carried it. */
+  subSequenceNumber?: number;
 }
+
+/** How records are aggregated now (`ProducerStats.aggregation`). */
+export type AggregationMode =
+  | 'off'
+  | 'waiting-for-shard-map'
+  | 'by-shard'
+  | 'by-partition-key'
+  | 'auto-distribution';
 
 export interface ProducerStats {
   recordsAccepted: number;
   bytesAccepted: number;
+  /** User records sent (every attempt), and the Kinesis records that carried them. */
   recordsSent: number;
+  kinesisRecordsSent: number;
   bytesSent: number;
   recordsAcknowledged: number;
+  kinesisRecordsAcknowledged: number;
+  /** PUT payload units of the acknowledged Kinesis records (25 KB each, rounded up per record). */
+  putPayloadUnits: number;
   bytesAcknowledged: number;
   recordsFailed: number;
   bytesFailed: number;
@@ -83,6 +111,22 @@ export interface ProducerStats {
   bufferedBytes: number;
   inFlightRequests: number;
   inFlightRecords: number;
+  /** Failures per error code, every attempt counted, e.g. `{ Throttled: 3 }`. */
+  failuresByCode: Partial<Record<KinesisEdgeErrorCode, number>>;
+  /** How long the producer still waits before its next request (backoff). */
+  currentBackoffMs: number;
+  /** Server clock minus local clock, as corrected for signing. */
+  clockOffsetMs: number;
+  /** Request latency over the last 512 answers; `null` before the first. */
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  aggregation: AggregationMode;
+  /** Why records are not grouped by shard, when that happened (e.g. `ListShards` refused). */
+  aggregationNote: string | null;
+  /** Open shards in the shard map (0 without one). */
+  shardCount: number;
+  /** Acknowledged user records per acknowledged Kinesis record (1 without aggregation; 0 before the first). */
+  recordsPerKinesisRecord: number;
   /** Records given to `put` that wait for room in a full buffer. */
   waitingRecords: number;
 }

@@ -60,6 +60,12 @@ pub struct Queued {
     pub last_failure: Option<Failure>,
 }
 
+impl AsRef<Record> for Queued {
+    fn as_ref(&self) -> &Record {
+        &self.record
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Batcher {
     queue: VecDeque<Queued>,

@@ -62,15 +62,21 @@ fn write_escaped(out: &mut Vec<u8>, s: &str) {
 
 /// Bytes one record's entry takes in the `Records` array (without the separating comma).
 pub fn entry_len(record: &Record) -> usize {
-    let hash_key = record
-        .explicit_hash_key
-        .as_ref()
-        .map_or(0, |k| HASH_KEY.len() + k.len());
+    entry_len_parts(
+        record.data.len(),
+        &record.partition_key,
+        record.explicit_hash_key.as_ref().map(String::len),
+    )
+}
+
+/// Bytes of an entry with `data_len` bytes of data, `key` and an explicit hash key of
+/// `hash_key_len` digits.
+pub fn entry_len_parts(data_len: usize, key: &str, hash_key_len: Option<usize>) -> usize {
     DATA.len()
-        + base64_len(record.data.len())
+        + base64_len(data_len)
         + KEY.len()
-        + escaped_len(&record.partition_key)
-        + hash_key
+        + escaped_len(key)
+        + hash_key_len.map_or(0, |n| HASH_KEY.len() + n)
         + ENTRY_END.len()
 }
 

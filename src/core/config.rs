@@ -1,6 +1,7 @@
 //! Producer options, their defaults and their validation. Out-of-range values are refused
 //! with the field and the limit, never clamped: a silently changed limit hides a bug.
 
+use crate::core::aggregation::{self, AggregationConfig};
 use crate::core::body;
 use crate::core::endpoint::Endpoint;
 use crate::core::error::Error;
@@ -49,6 +50,10 @@ pub struct ProducerOptions {
     pub max_buffered_bytes: Option<f64>,
     /// `"arrival"` (default) or `"per-key"`.
     pub ordering: Option<String>,
+    /// `aggregation.enabled`, `aggregation.maxBytes`, `aggregation.shardMapRefreshMs`.
+    pub aggregation: Option<bool>,
+    pub aggregation_max_bytes: Option<f64>,
+    pub shard_map_refresh_ms: Option<f64>,
 }
 
 /// What order records of one partition key keep.
@@ -277,6 +282,8 @@ pub struct ProducerConfig {
     pub max_buffered_records: usize,
     pub max_buffered_bytes: usize,
     pub ordering: Ordering,
+    /// `None`: one user record per Kinesis record.
+    pub aggregation: Option<AggregationConfig>,
 }
 
 impl ProducerConfig {
@@ -370,6 +377,25 @@ impl ProducerConfig {
                 ))
             }
         };
+        let aggregation = match options.aggregation {
+            Some(true) => Some(AggregationConfig {
+                max_bytes: whole(
+                    "aggregation.maxBytes",
+                    options.aggregation_max_bytes,
+                    aggregation::DEFAULT_MAX_BYTES.min(limits.max_record_bytes),
+                    aggregation::MIN_MAX_BYTES,
+                    limits.max_record_bytes,
+                )?,
+                shard_map_refresh_ms: whole(
+                    "aggregation.shardMapRefreshMs",
+                    options.shard_map_refresh_ms,
+                    aggregation::DEFAULT_SHARD_MAP_REFRESH_MS as usize,
+                    aggregation::MIN_SHARD_MAP_REFRESH_MS as usize,
+                    MAX_RECORD_TTL_MS as usize,
+                )? as u64,
+            }),
+            _ => None,
+        };
         Ok(Self {
             region,
             target,
@@ -382,6 +408,7 @@ impl ProducerConfig {
             max_buffered_records,
             max_buffered_bytes,
             ordering,
+            aggregation,
         })
     }
 }
@@ -420,6 +447,35 @@ mod tests {
             (10_000, 8 * MIB)
         );
         assert_eq!(c.request_timeout_ms, 10_000);
+        assert_eq!(c.aggregation, None);
+    }
+
+    #[test]
+    fn aggregation_bounds() {
+        let on = |max_bytes: Option<f64>, record: Option<f64>| ProducerOptions {
+            aggregation: Some(true),
+            aggregation_max_bytes: max_bytes,
+            max_record_bytes: record,
+            ..opts()
+        };
+        let c = ProducerConfig::from_options(on(None, None)).unwrap();
+        assert_eq!(
+            c.aggregation,
+            Some(AggregationConfig {
+                max_bytes: 50 * 1024,
+                shard_map_refresh_ms: 60_000
+            })
+        );
+        // The default never passes the record limit; an explicit value may not either.
+        let small = ProducerConfig::from_options(on(None, Some(4096.0))).unwrap();
+        assert_eq!(small.aggregation.map(|a| a.max_bytes), Some(4096));
+        assert_eq!(
+            field_of(on(Some(4097.0), Some(4096.0))),
+            "aggregation.maxBytes"
+        );
+        assert_eq!(field_of(on(Some(255.0), None)), "aggregation.maxBytes");
+        let exact = ProducerConfig::from_options(on(Some(MIB as f64), None)).unwrap();
+        assert_eq!(exact.aggregation.map(|a| a.max_bytes), Some(MIB));
     }
 
     #[test]
@@ -595,12 +651,14 @@ mod properties {
             region in text(), stream_name in text(), stream_arn in text(), endpoint in text(),
             linger_ms in number(), records in number(), request_bytes in number(), record_bytes in number(),
             in_flight in number(), ttl in number(), timeout in number(), buffered in number(), buffered_bytes in number(),
+            aggregation in proptest::option::of(any::<bool>()), aggregate_bytes in number(), refresh in number(),
         ) {
             let options = ProducerOptions {
                 region, stream_name, stream_arn, endpoint, linger_ms,
                 max_records_per_request: records, max_request_bytes: request_bytes, max_record_bytes: record_bytes,
                 max_in_flight_requests: in_flight, record_ttl_ms: ttl, request_timeout_ms: timeout,
                 max_buffered_records: buffered, max_buffered_bytes: buffered_bytes, ordering: None,
+                aggregation, aggregation_max_bytes: aggregate_bytes, shard_map_refresh_ms: refresh,
             };
             match ProducerConfig::from_options(options) {
                 Ok(c) => {
@@ -608,6 +666,9 @@ mod properties {
                     prop_assert!(c.limits.max_request_bytes <= MAX_CONFIGURABLE_BYTES);
                     prop_assert!(c.max_buffered_bytes >= c.limits.max_record_bytes);
                     prop_assert!(c.linger_ms <= MAX_LINGER_MS);
+                    if let Some(a) = c.aggregation {
+                        prop_assert!((aggregation::MIN_MAX_BYTES..=c.limits.max_record_bytes).contains(&a.max_bytes));
+                    }
                 }
                 Err(e) => prop_assert!(e.field().is_some(), "{e}"),
             }

@@ -1,5 +1,7 @@
 //! The sans-IO core: no JavaScript, no clock, no network. Every time value is handed in.
 
+pub mod aggregate;
+pub mod aggregation;
 pub mod batcher;
 pub mod body;
 pub mod canonical;
@@ -8,11 +10,13 @@ pub mod config;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod packer;
 pub mod producer;
 pub mod record;
 pub mod request;
 pub mod response;
 pub mod retry;
+pub mod shard_map;
 pub mod signer;
 pub mod stats;
 

@@ -7,18 +7,25 @@
 //! their order, and are sent again after a backoff; records that succeeded are never resent;
 //! terminal errors settle at once; a record still undelivered `recordTtlMs` after it was
 //! accepted settles as `Expired`.
+//!
+//! Aggregation (optional): user records are packed into KPL aggregated records when a request
+//! is built, grouped so each aggregate lands on one shard (see `aggregation` and `packer`); an
+//! aggregate's answer settles all its records, each with its subsequence number.
 
+use crate::core::aggregation::{Aggregation, AggregationMode, Plan};
 use crate::core::batcher::{Batcher, KeySet, Queued};
 use crate::core::classify::RetryClass;
-use crate::core::config::{Ordering, ProducerConfig};
+use crate::core::config::{Limits, Ordering, ProducerConfig};
 use crate::core::credentials::Credentials;
 use crate::core::error::{Error, ErrorCode, Failure};
+use crate::core::packer::{self, Entry};
 use crate::core::record::Record;
 use crate::core::request::{self, BatchId, PreparedRequest};
 use crate::core::response::{self, Ack};
 use crate::core::retry::{self, RetryQuota, Rng};
+use crate::core::shard_map;
 use crate::core::signer::{self, SignInput, SignedHeaders, SigningKeyCache};
-use crate::core::stats::{Latencies, Stats};
+use crate::core::stats::{put_payload_units, Latencies, Stats};
 use crate::core::Millis;
 
 /// Identifies an accepted record until it settles. Ids increase in acceptance order.
@@ -57,7 +64,12 @@ pub const SKEW_TOLERANCE_MS: i64 = 4 * 60_000;
 struct InFlight {
     batch_id: BatchId,
     sent_at: Millis,
+    /// User records, in body order.
     records: Vec<Queued>,
+    /// The Kinesis records that carry them when aggregated; `None`: one each.
+    entries: Option<Vec<Entry>>,
+    /// The shard map the request was packed with.
+    map_generation: u32,
 }
 
 #[derive(Debug)]
@@ -89,13 +101,13 @@ pub struct Producer {
     latencies: Latencies,
     /// Per-key ordering: keys with a record in flight.
     busy_keys: KeySet,
+    aggregation: Option<Aggregation>,
 }
 
 impl Producer {
     /// `seed` seeds the backoff jitter (the host's randomness; fixed in tests).
     pub fn new(config: ProducerConfig, seed: u64) -> Self {
         Self {
-            config,
             batcher: Batcher::default(),
             in_flight: Vec::new(),
             next_record_id: 0,
@@ -114,6 +126,8 @@ impl Producer {
             unsettled_bytes: 0,
             latencies: Latencies::default(),
             busy_keys: KeySet::default(),
+            aggregation: config.aggregation.map(Aggregation::new),
+            config,
         }
     }
 
@@ -173,7 +187,32 @@ impl Producer {
 
     /// Nothing buffered and nothing in flight.
     pub fn is_idle(&self) -> bool {
-        self.batcher.is_empty() && self.in_flight.is_empty()
+        self.batcher.is_empty() && self.in_flight.is_empty() && self.held_records() == 0
+    }
+
+    /// Records of aggregates that landed on an unexpected shard, held for the shard check.
+    fn held_records(&self) -> usize {
+        self.aggregation
+            .as_ref()
+            .map_or(0, Aggregation::held_records)
+    }
+
+    fn plan(&self) -> Plan<'_> {
+        self.aggregation
+            .as_ref()
+            .map_or(Plan::Plain, Aggregation::plan)
+    }
+
+    /// The limits that make a batch due as full. Aggregated, 500 user records are far from a
+    /// full request: only the bytes count.
+    fn due_limits(&self) -> Limits {
+        match self.plan() {
+            Plan::Pack(_) => Limits {
+                max_records_per_request: usize::MAX,
+                ..self.config.limits
+            },
+            _ => self.config.limits,
+        }
     }
 
     /// Requests allowed in flight now: one at a time once the retry quota is spent.
@@ -196,10 +235,11 @@ impl Producer {
             .record_ttl_ms
             .map(|ttl| front.accepted_at.saturating_add(ttl));
         let sendable = self.in_flight.len() < self.in_flight_limit()
+            && !matches!(self.plan(), Plan::Wait)
             && (self.config.ordering != Ordering::PerKey
                 || self.batcher.has_key_outside(&self.busy_keys));
         let send = sendable.then(|| {
-            let due = if front.id < self.flush_below || self.batcher.is_full(&self.config.limits) {
+            let due = if front.id < self.flush_below || self.batcher.is_full(&self.due_limits()) {
                 0
             } else {
                 front.accepted_at.saturating_add(self.config.linger_ms)
@@ -259,47 +299,83 @@ impl Producer {
     /// The next request to send, if one is due and the in-flight limit and backoff allow it.
     /// Call [`Producer::expire`] first so that no expired record is sent.
     pub fn next_request(&mut self, now: Millis) -> Option<PreparedRequest> {
+        // Aggregation's ListShards calls go first: they decide how the next batch is grouped.
+        let waiting = !self.batcher.is_empty();
+        if let Some(aggregation) = &mut self.aggregation {
+            let listing = aggregation.list_request(&self.config, self.next_batch_id, waiting, now);
+            if listing.is_some() {
+                self.next_batch_id += 1;
+                return listing;
+            }
+        }
         if self.in_flight.len() >= self.in_flight_limit()
             || now < self.paused_until
             || !self.batcher.is_due(
                 now,
                 self.config.linger_ms,
-                &self.config.limits,
+                &self.due_limits(),
                 self.flush_below,
             )
         {
             return None;
         }
-        let (records, body_len) = match self.config.ordering {
-            Ordering::Arrival => self.batcher.take(&self.config.limits),
-            Ordering::PerKey => {
-                let taken = self
-                    .batcher
-                    .take_one_per_key(&self.config.limits, &self.busy_keys);
-                for q in &taken.0 {
-                    self.busy_keys.insert(&q.record.partition_key);
-                }
-                taken
+        let per_key = self.config.ordering == Ordering::PerKey;
+        let batch_id = self.next_batch_id;
+        let map_generation = self.aggregation.as_ref().map_or(0, Aggregation::generation);
+        let (records, entries, request) = match self
+            .aggregation
+            .as_ref()
+            .map_or(Plan::Plain, Aggregation::plan)
+        {
+            Plan::Wait => return None,
+            Plan::Plain => {
+                let (records, body_len) = if per_key {
+                    self.batcher
+                        .take_one_per_key(&self.config.limits, &self.busy_keys)
+                } else {
+                    self.batcher.take(&self.config.limits)
+                };
+                let request = request::put_records(
+                    batch_id,
+                    &self.config,
+                    records.iter().map(|q| &q.record),
+                    body_len,
+                );
+                (records, None, request)
+            }
+            Plan::Pack(grouping) => {
+                let max_bytes = self.config.aggregation.map_or(0, |a| a.max_bytes);
+                let packed = packer::pack(
+                    &mut self.batcher,
+                    &self.config.limits,
+                    max_bytes,
+                    grouping,
+                    per_key.then_some(&self.busy_keys),
+                );
+                let request =
+                    request::put_records(batch_id, &self.config, &packed.records, packed.body_len);
+                (packed.members, Some(packed.entries), request)
             }
         };
         if records.is_empty() {
             return None;
         }
-        let batch_id = self.next_batch_id;
+        if per_key {
+            for q in &records {
+                self.busy_keys.insert(&q.record.partition_key);
+            }
+        }
         self.next_batch_id += 1;
-        let request = request::put_records(
-            batch_id,
-            &self.config,
-            records.iter().map(|q| &q.record),
-            body_len,
-        );
         self.stats.requests += 1;
         self.stats.records_sent += records.len() as u64;
+        self.stats.kinesis_records_sent += entries.as_ref().map_or(records.len(), Vec::len) as u64;
         self.stats.bytes_sent += records.iter().map(|q| q.record.size() as u64).sum::<u64>();
         self.in_flight.push(InFlight {
             batch_id,
             sent_at: now,
             records,
+            entries,
+            map_generation,
         });
         Some(request)
     }
@@ -334,19 +410,24 @@ impl Producer {
         answer: Answer<'_>,
         now: Millis,
     ) -> Vec<Settlement> {
-        let Some(expected) = self.batch(batch_id).map(|b| b.records.len()) else {
+        if self
+            .aggregation
+            .as_ref()
+            .is_some_and(|a| a.is_listing(batch_id))
+        {
+            let page = shard_map::parse_list_shards(answer.status, answer.error_type, answer.body);
+            self.learn_clock(&answer, page.as_ref().err(), now);
+            return self.on_list_answer(page, now);
+        }
+        let Some(expected) = self.batch(batch_id).map(|b| match &b.entries {
+            Some(entries) => entries.len(),
+            None => b.records.len(),
+        }) else {
             return Vec::new();
         };
         let results =
             response::parse_put_records(answer.status, answer.error_type, answer.body, expected);
-        if let Some(server) = answer.date_ms {
-            let skew = server as i64 - now as i64;
-            let refused = matches!(&results, Err(f) if f.retry == RetryClass::ClockSkew);
-            // Compared with the corrected clock, so a learnt offset is kept while it holds.
-            if refused || (skew - self.clock_offset_ms).abs() > SKEW_TOLERANCE_MS {
-                self.clock_offset_ms = skew;
-            }
-        }
+        self.learn_clock(&answer, results.as_ref().err(), now);
         let Some(batch) = self.take_batch(batch_id) else {
             return Vec::new();
         };
@@ -354,9 +435,115 @@ impl Producer {
         match results {
             Err(failure) => self.fail_whole(batch, failure, now),
             Ok(results) => {
-                self.conclude(batch.records.into_iter().zip(results).collect(), false, now)
+                let outcomes = self.per_record(batch, results);
+                self.conclude(outcomes, false, now)
             }
         }
+    }
+
+    /// Learn the server's clock from an answer's `Date`: at once when the request was refused
+    /// for skew, else when it drifts past the tolerance.
+    fn learn_clock(&mut self, answer: &Answer<'_>, refusal: Option<&Failure>, now: Millis) {
+        if let Some(server) = answer.date_ms {
+            let skew = server as i64 - now as i64;
+            let refused = refusal.is_some_and(|f| f.retry == RetryClass::ClockSkew);
+            // Compared with the corrected clock, so a learnt offset is kept while it holds.
+            if refused || (skew - self.clock_offset_ms).abs() > SKEW_TOLERANCE_MS {
+                self.clock_offset_ms = skew;
+            }
+        }
+    }
+
+    /// Each user record's result from its Kinesis record's: an aggregate's acknowledgement
+    /// numbers its records; one that landed on an unexpected shard holds them for the check.
+    fn per_record(
+        &mut self,
+        batch: InFlight,
+        results: Vec<response::EntryResult>,
+    ) -> Vec<(Queued, response::EntryResult)> {
+        let InFlight {
+            records,
+            entries,
+            map_generation,
+            ..
+        } = batch;
+        let Some(entries) = entries else {
+            for (q, r) in records.iter().zip(&results) {
+                if r.is_ok() {
+                    self.count_kinesis_ack(q.record.size());
+                }
+            }
+            return records.into_iter().zip(results).collect();
+        };
+        let mut outcomes = Vec::with_capacity(records.len());
+        let mut members = records.into_iter();
+        for (entry, result) in entries.into_iter().zip(results) {
+            let carried = members.by_ref().take(entry.len);
+            let ack = match result {
+                Ok(ack) => ack,
+                Err(f) => {
+                    outcomes.extend(carried.map(|q| (q, Err(f.clone()))));
+                    continue;
+                }
+            };
+            self.count_kinesis_ack(entry.size);
+            let numbered = carried.enumerate().map(|(i, q)| {
+                let sub_sequence_number = (entry.len > 1).then_some(i as u32);
+                (
+                    q,
+                    Ack {
+                        sub_sequence_number,
+                        ..ack.clone()
+                    },
+                )
+            });
+            match (&entry.shard, self.aggregation.as_mut()) {
+                (Some(expected), Some(aggregation)) if *expected != ack.shard_id => {
+                    let held: Vec<_> = numbered.collect();
+                    if self.config.ordering == Ordering::PerKey {
+                        // Their keys stay busy until the check settles them.
+                        for (q, _) in &held {
+                            self.busy_keys.insert(&q.record.partition_key);
+                        }
+                    }
+                    aggregation.misplaced(ack.shard_id.clone(), map_generation, held);
+                }
+                _ => outcomes.extend(numbered.map(|(q, a)| (q, Ok(a)))),
+            }
+        }
+        outcomes
+    }
+
+    fn count_kinesis_ack(&mut self, size: usize) {
+        self.stats.kinesis_records_acknowledged += 1;
+        self.stats.put_payload_units += put_payload_units(size);
+    }
+
+    /// A `ListShards` answer (or failure): settle or resend the records held for the check.
+    fn on_list_answer(
+        &mut self,
+        page: Result<shard_map::Page, Failure>,
+        now: Millis,
+    ) -> Vec<Settlement> {
+        if matches!(&page, Err(f) if f.code == ErrorCode::ExpiredCredentials) {
+            self.refresh_credentials = true;
+        }
+        let Some(aggregation) = self.aggregation.as_mut() else {
+            return Vec::new();
+        };
+        let verdict = aggregation.on_list_answer(page, now);
+        if self.config.ordering == Ordering::PerKey {
+            let keys = verdict.acked.iter().map(|(q, _)| q).chain(&verdict.resend);
+            for q in keys {
+                self.busy_keys.remove(&q.record.partition_key);
+            }
+        }
+        self.batcher.requeue(verdict.resend);
+        verdict
+            .acked
+            .into_iter()
+            .map(|(q, ack)| self.settle(q, Outcome::Acked(ack)))
+            .collect()
     }
 
     /// The request failed as a whole without an answer: not signed, not sent, or no usable answer.
@@ -366,6 +553,13 @@ impl Producer {
         failure: Failure,
         now: Millis,
     ) -> Vec<Settlement> {
+        if self
+            .aggregation
+            .as_ref()
+            .is_some_and(|a| a.is_listing(batch_id))
+        {
+            return self.on_list_answer(Err(failure), now);
+        }
         match self.take_batch(batch_id) {
             Some(batch) => self.fail_whole(batch, failure, now),
             None => Vec::new(),
@@ -461,6 +655,9 @@ impl Producer {
         };
         self.busy_keys.clear();
         let mut records: Vec<Queued> = self.in_flight.drain(..).flat_map(|b| b.records).collect();
+        if let Some(aggregation) = &mut self.aggregation {
+            records.extend(aggregation.take_held());
+        }
         while let Some(q) = self.batcher.pop_front() {
             records.push(q);
         }
@@ -520,11 +717,28 @@ impl Producer {
             buffered_records: self.batcher.len() as u64,
             buffered_bytes: self.batcher.record_bytes() as u64,
             in_flight_requests: self.in_flight.len() as u64,
-            in_flight_records: self.in_flight.iter().map(|b| b.records.len() as u64).sum(),
+            in_flight_records: self
+                .in_flight
+                .iter()
+                .map(|b| b.records.len() as u64)
+                .sum::<u64>()
+                + self.held_records() as u64,
             current_backoff_ms: self.backoff_remaining(now),
             clock_offset_ms: self.clock_offset_ms,
             latency_p50_ms: self.latencies.percentile(50),
             latency_p99_ms: self.latencies.percentile(99),
+            aggregation: self
+                .aggregation
+                .as_ref()
+                .map_or(AggregationMode::Off, Aggregation::mode),
+            aggregation_note: self
+                .aggregation
+                .as_ref()
+                .and_then(|a| a.note().map(str::to_owned)),
+            shard_count: self
+                .aggregation
+                .as_ref()
+                .map_or(0, |a| a.shard_count() as u64),
             ..self.stats.clone()
         }
     }

@@ -1,4 +1,5 @@
-//! `PutRecords` requests: URL, headers and body for one batch, ready to hash and sign.
+//! Requests to Kinesis (`PutRecords`, and `ListShards` for aggregation): URL, headers and body,
+//! ready to hash and sign.
 
 use crate::core::body;
 use crate::core::config::ProducerConfig;
@@ -38,13 +39,25 @@ pub fn put_records<'a>(
     records: impl IntoIterator<Item = &'a Record>,
     body_len: usize,
 ) -> PreparedRequest {
+    prepared(
+        batch_id,
+        config,
+        PUT_RECORDS_TARGET,
+        body::write_body(&config.target, records, body_len),
+    )
+}
+
+/// A request for the operation `target` (`Kinesis_20131202.<Operation>`) with `body`.
+pub fn prepared(
+    batch_id: BatchId,
+    config: &ProducerConfig,
+    target: &'static str,
+    body: Vec<u8>,
+) -> PreparedRequest {
     PreparedRequest {
         batch_id,
         url: config.endpoint.url(),
-        headers: vec![
-            ("content-type", CONTENT_TYPE),
-            ("x-amz-target", PUT_RECORDS_TARGET),
-        ],
-        body: body::write_body(&config.target, records, body_len),
+        headers: vec![("content-type", CONTENT_TYPE), ("x-amz-target", target)],
+        body,
     }
 }

@@ -11,6 +11,8 @@ use crate::core::error::{ErrorCode, Failure};
 pub struct Ack {
     pub sequence_number: String,
     pub shard_id: String,
+    /// The record's index inside the aggregated Kinesis record that carried it.
+    pub sub_sequence_number: Option<u32>,
 }
 
 pub type EntryResult = Result<Ack, Failure>;
@@ -68,6 +70,7 @@ fn entry_result(e: &Value) -> EntryResult {
             Ok(Ack {
                 sequence_number: sequence_number.to_owned(),
                 shard_id: shard_id.to_owned(),
+                sub_sequence_number: None,
             })
         }
         _ => Err(invalid(
@@ -131,7 +134,8 @@ mod tests {
             r[0],
             Ok(Ack {
                 sequence_number: "4960".into(),
-                shard_id: "shardId-000000000001".into()
+                shard_id: "shardId-000000000001".into(),
+                sub_sequence_number: None,
             })
         );
         let f = r[1].clone().unwrap_err();

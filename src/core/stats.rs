@@ -2,7 +2,17 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::core::aggregation::AggregationMode;
 use crate::core::error::ErrorCode;
+
+/// Provisioned streams bill each record in 25 KB units ("a 5KB record contains one PUT
+/// Payload Unit, ... a 1MB record contains 40").
+pub const PUT_PAYLOAD_UNIT_BYTES: usize = 25_000;
+
+/// PUT payload units a record of `size` bytes costs.
+pub fn put_payload_units(size: usize) -> u64 {
+    size.div_ceil(PUT_PAYLOAD_UNIT_BYTES).max(1) as u64
+}
 
 /// Failures seen per error code (every attempt of every record), shown as `{ code: count }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,9 +82,15 @@ impl Latencies {
 pub struct Stats {
     pub records_accepted: u64,
     pub bytes_accepted: u64,
+    /// User records sent (every attempt), and the Kinesis records that carried them: fewer
+    /// with aggregation.
     pub records_sent: u64,
+    pub kinesis_records_sent: u64,
     pub bytes_sent: u64,
     pub records_acknowledged: u64,
+    pub kinesis_records_acknowledged: u64,
+    /// PUT payload units of the acknowledged Kinesis records (25 KB each, rounded up per record).
+    pub put_payload_units: u64,
     pub bytes_acknowledged: u64,
     pub records_failed: u64,
     pub bytes_failed: u64,
@@ -99,6 +115,11 @@ pub struct Stats {
     /// Request latency over the last 512 answers; `null` before the first.
     pub latency_p50_ms: Option<u64>,
     pub latency_p99_ms: Option<u64>,
+    /// How records are aggregated now, and why not by shard when that happened.
+    pub aggregation: AggregationMode,
+    pub aggregation_note: Option<String>,
+    /// Open shards in the shard map (0 without one).
+    pub shard_count: u64,
 }
 
 #[cfg(test)]
@@ -117,6 +138,20 @@ mod tests {
             l.record(7);
         }
         assert_eq!(l.percentile(99), Some(7), "only the last 512 count");
+    }
+
+    #[test]
+    fn payload_units_per_started_25_kb() {
+        for (size, units) in [
+            (1, 1),
+            (200, 1),
+            (25_000, 1),
+            (25_001, 2),
+            (45_000, 2),
+            (1_000_000, 40),
+        ] {
+            assert_eq!(put_payload_units(size), units, "{size}");
+        }
     }
 
     #[test]

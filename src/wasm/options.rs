@@ -30,6 +30,39 @@ pub fn opt_number(obj: &JsValue, key: &'static str) -> Result<Option<f64>, Error
         .ok_or_else(|| Error::invalid_option(key, "must be a number"))
 }
 
+/// `aggregation`: absent, a boolean, or `{ enabled = true, maxBytes, shardMapRefreshMs }`.
+fn aggregation(obj: &JsValue, options: &mut ProducerOptions) -> Result<(), Error> {
+    let v = field(obj, "aggregation");
+    if v.is_undefined() || v.is_null() {
+        return Ok(());
+    }
+    if let Some(on) = v.as_bool() {
+        options.aggregation = Some(on);
+        return Ok(());
+    }
+    if !v.is_object() {
+        return Err(Error::invalid_option(
+            "aggregation",
+            "must be a boolean or { enabled, maxBytes, shardMapRefreshMs }",
+        ));
+    }
+    let enabled = field(&v, "enabled");
+    let enabled = if enabled.is_undefined() {
+        true
+    } else {
+        enabled
+            .as_bool()
+            .ok_or_else(|| Error::invalid_option("aggregation.enabled", "must be a boolean"))?
+    };
+    let number = |key: &'static str, shown: &'static str| {
+        opt_number(&v, key).map_err(|_| Error::invalid_option(shown, "must be a number"))
+    };
+    options.aggregation = Some(enabled);
+    options.aggregation_max_bytes = number("maxBytes", "aggregation.maxBytes")?;
+    options.shard_map_refresh_ms = number("shardMapRefreshMs", "aggregation.shardMapRefreshMs")?;
+    Ok(())
+}
+
 pub fn require_object(value: &JsValue, what: &'static str) -> Result<(), Error> {
     if value.is_object() {
         Ok(())
@@ -40,7 +73,7 @@ pub fn require_object(value: &JsValue, what: &'static str) -> Result<(), Error> 
 
 pub fn producer_options(obj: &JsValue) -> Result<ProducerOptions, Error> {
     require_object(obj, "options")?;
-    Ok(ProducerOptions {
+    let mut options = ProducerOptions {
         region: opt_string(obj, "region")?,
         stream_name: opt_string(obj, "streamName")?,
         stream_arn: opt_string(obj, "streamArn")?,
@@ -55,7 +88,10 @@ pub fn producer_options(obj: &JsValue) -> Result<ProducerOptions, Error> {
         max_buffered_records: opt_number(obj, "maxBufferedRecords")?,
         max_buffered_bytes: opt_number(obj, "maxBufferedBytes")?,
         ordering: opt_string(obj, "ordering")?,
-    })
+        ..ProducerOptions::default()
+    };
+    aggregation(obj, &mut options)?;
+    Ok(options)
 }
 
 /// An expiration given as a `Date`, epoch milliseconds, or an ISO-8601 string.

@@ -1,6 +1,6 @@
 //! `Producer`, the wasm half of `KinesisProducer`: it drives the core with the host's clock,
 //! timers and `fetch`, and reports each record's settlement through two callbacks
-//! (`onAcks(ids, sequenceNumbers, shardIds)` once per answer, `onFail(id, error)` per failed
+//! (`onAcks(ids, sequenceNumbers, shardIds, subSequenceNumbers)` once per answer, `onFail(id, error)` per failed
 //! record), so that the JS wrapper owns the promises and an answer of 500 acknowledgements
 //! crosses the boundary once.
 
@@ -344,10 +344,12 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
     })
 }
 
-/// Report settlements: acknowledgements in one call, as ids and two `\n`-joined strings (the
-/// core admits only digit sequence numbers and printable shard ids, so `\n` cannot occur).
+/// Report settlements: acknowledgements in one call, as ids, two `\n`-joined strings (the
+/// core admits only digit sequence numbers and printable shard ids, so `\n` cannot occur) and
+/// subsequence numbers (-1: not aggregated).
 fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
     let mut ids = Vec::new();
+    let mut sub_sequence_numbers = Vec::new();
     let mut sequence_numbers = String::new();
     let mut shard_ids = String::new();
     for s in settlements {
@@ -358,6 +360,7 @@ fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
                     shard_ids.push('\n');
                 }
                 ids.push(s.id as f64);
+                sub_sequence_numbers.push(ack.sub_sequence_number.map_or(-1.0, f64::from));
                 sequence_numbers.push_str(&ack.sequence_number);
                 shard_ids.push_str(&ack.shard_id);
             }
@@ -372,11 +375,12 @@ fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
         }
     }
     if !ids.is_empty() {
-        let _ = shared.on_acks.call3(
+        let _ = shared.on_acks.call4(
             &JsValue::UNDEFINED,
             &js_sys::Float64Array::from(ids.as_slice()),
             &JsValue::from_str(&sequence_numbers),
             &JsValue::from_str(&shard_ids),
+            &js_sys::Float64Array::from(sub_sequence_numbers.as_slice()),
         );
     }
 }

@@ -1,0 +1,352 @@
+//! The packer: fills one `PutRecords` request with aggregated records, taking buffered user
+//! records from the front. An aggregate only holds records that land on one shard, because the
+//! KCL drops a whole aggregate when any of its records hashes outside the receiving shard:
+//! grouped by the shard map when there is one, else by identical partition key (or explicit
+//! hash key), which always hash alike.
+
+use std::collections::BTreeMap;
+
+use crate::core::aggregate::{hash_key, Aggregate};
+use crate::core::batcher::{Batcher, KeySet, Queued};
+use crate::core::body;
+use crate::core::config::Limits;
+use crate::core::record::Record;
+use crate::core::shard_map::ShardMap;
+
+/// How records are grouped into aggregates.
+#[derive(Clone, Copy, Debug)]
+pub enum Grouping<'a> {
+    Shards(&'a ShardMap),
+    Keys,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Shard(usize),
+    HashKey(String),
+    PartitionKey(String),
+}
+
+impl Grouping<'_> {
+    /// The record's group, and the hash key its aggregate is sent with when grouped by shard.
+    fn of(&self, r: &Record) -> (Group, Option<u128>) {
+        if let Grouping::Shards(map) = self {
+            let h = hash_key(r);
+            // A key in a gap between open shards (mid-reshard) is grouped by key instead.
+            if let Some(i) = map.lookup(h) {
+                return (Group::Shard(i), Some(h));
+            }
+        }
+        match &r.explicit_hash_key {
+            Some(k) => (Group::HashKey(k.clone()), None),
+            None => (Group::PartitionKey(r.partition_key.clone()), None),
+        }
+    }
+}
+
+/// One Kinesis record of a packed request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// User records it carries (consecutive in [`Packed::members`]).
+    pub len: usize,
+    /// The shard it must land on for consumers to keep it: set for aggregates grouped by shard.
+    pub shard: Option<String>,
+    /// Its size as Kinesis counts it (data plus partition key).
+    pub size: usize,
+}
+
+#[derive(Debug)]
+pub struct Packed {
+    /// The Kinesis records to send, in body order.
+    pub records: Vec<Record>,
+    pub entries: Vec<Entry>,
+    /// The user records, entry by entry, each entry's in subsequence order.
+    pub members: Vec<Queued>,
+    pub body_len: usize,
+}
+
+/// Take records from the front of `batcher` into aggregates of at most `max_bytes` (as Kinesis
+/// counts a record), as many as one request holds. With `busy` (per-key ordering), records whose
+/// key is in flight wait, and so do later records of a key whose aggregate is already full, so
+/// each key's records stay in one aggregate, in order; waiting records keep their places.
+pub fn pack(
+    batcher: &mut Batcher,
+    limits: &Limits,
+    max_bytes: usize,
+    grouping: Grouping<'_>,
+    busy: Option<&KeySet>,
+) -> Packed {
+    let fits = |count: usize, entries: usize| {
+        count <= limits.max_records_per_request
+            && body::body_len(limits.request_overhead, count, entries) <= limits.max_request_bytes
+    };
+    let mut aggregates: Vec<(Aggregate<Queued>, usize, Option<usize>)> = Vec::new();
+    let mut entries_len = 0;
+    let mut open: BTreeMap<Group, usize> = BTreeMap::new();
+    let mut closed_keys = KeySet::default();
+    let mut waiting = Vec::new();
+    while let Some(q) = batcher.pop_front() {
+        let key = &q.record.partition_key;
+        if busy.is_some_and(|b| b.contains(key) || closed_keys.contains(key)) {
+            waiting.push(q);
+            continue;
+        }
+        let (group, hash) = grouping.of(&q.record);
+        if let Some(&i) = open.get(&group) {
+            let count = aggregates.len();
+            let (aggregate, entry_len, _) = &mut aggregates[i];
+            let (size, grown) = aggregate.sizes_with(Some(&q.record));
+            if size <= max_bytes {
+                let total = entries_len - *entry_len + grown;
+                if !fits(count, total) {
+                    waiting.push(q);
+                    break;
+                }
+                aggregate.push(q);
+                *entry_len = grown;
+                entries_len = total;
+                continue;
+            }
+            // Full: later records of this group start a new aggregate.
+            open.remove(&group);
+            if busy.is_some() {
+                for m in aggregate.members() {
+                    closed_keys.insert(&m.record.partition_key);
+                }
+                if closed_keys.contains(&q.record.partition_key) {
+                    waiting.push(q);
+                    continue;
+                }
+            }
+        }
+        let entry_len = body::entry_len(&q.record);
+        if !fits(aggregates.len() + 1, entries_len + entry_len) {
+            waiting.push(q);
+            break;
+        }
+        let mut aggregate = Aggregate::new(hash);
+        aggregate.push(q);
+        let shard = match group {
+            Group::Shard(i) => Some(i),
+            _ => None,
+        };
+        open.insert(group, aggregates.len());
+        aggregates.push((aggregate, entry_len, shard));
+        entries_len += entry_len;
+    }
+    batcher.requeue(waiting);
+
+    let count = aggregates.len();
+    let mut packed = Packed {
+        records: Vec::with_capacity(count),
+        entries: Vec::with_capacity(count),
+        members: Vec::new(),
+        body_len: body::body_len(limits.request_overhead, count, entries_len),
+    };
+    for (aggregate, _, shard) in aggregates {
+        let (record, members) = aggregate.finish();
+        let shard = match (&grouping, shard) {
+            (Grouping::Shards(map), Some(i)) if members.len() > 1 => {
+                map.shard(i).map(|s| s.id.clone())
+            }
+            _ => None,
+        };
+        packed.entries.push(Entry {
+            len: members.len(),
+            shard,
+            size: record.size(),
+        });
+        packed.records.push(record);
+        packed.members.extend(members);
+    }
+    packed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::aggregate::MAGIC;
+    use crate::core::config::StreamTarget;
+    use crate::core::shard_map::Shard;
+
+    fn limits() -> Limits {
+        Limits {
+            request_overhead: body::request_overhead(&StreamTarget {
+                name: Some("s".into()),
+                arn: None,
+            }),
+            ..Limits::default()
+        }
+    }
+
+    fn queued(id: u64, key: &str, hash_key: Option<u128>, data: usize) -> Queued {
+        let record = Record {
+            data: vec![b'r'; data],
+            partition_key: key.into(),
+            explicit_hash_key: hash_key.map(|h| h.to_string()),
+        };
+        Queued {
+            id,
+            encoded_len: body::entry_len(&record),
+            record,
+            accepted_at: 0,
+            attempts: 0,
+            last_failure: None,
+        }
+    }
+
+    fn two_shards() -> ShardMap {
+        let half = u128::MAX / 2;
+        ShardMap::new(vec![
+            Shard {
+                id: "low".into(),
+                start: 0,
+                end: half,
+            },
+            Shard {
+                id: "high".into(),
+                start: half + 1,
+                end: u128::MAX,
+            },
+        ])
+    }
+
+    #[test]
+    fn records_are_grouped_by_shard_at_the_range_edges() {
+        let half = u128::MAX / 2;
+        let mut b = Batcher::default();
+        for (id, h) in [0, half, half + 1, u128::MAX, 1].into_iter().enumerate() {
+            b.push(queued(id as u64, "k", Some(h), 10));
+        }
+        let map = two_shards();
+        let p = pack(&mut b, &limits(), 50 * 1024, Grouping::Shards(&map), None);
+        assert!(b.is_empty());
+        let ids: Vec<u64> = p.members.iter().map(|q| q.id).collect();
+        assert_eq!(
+            ids,
+            [0, 1, 4, 2, 3],
+            "the low shard's three, then the high's two"
+        );
+        let shards: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| (e.len, e.shard.as_deref()))
+            .collect();
+        assert_eq!(shards, [(3, Some("low")), (2, Some("high"))]);
+        assert!(p
+            .entries
+            .iter()
+            .zip(&p.records)
+            .all(|(e, r)| e.size == r.size()));
+        assert!(p.records.iter().all(|r| r.data.starts_with(&MAGIC)));
+        // Each aggregate is sent with its first record's hash key, inside its shard.
+        assert_eq!(p.records[0].explicit_hash_key.as_deref(), Some("0"));
+        assert_eq!(p.records[1].explicit_hash_key, Some((half + 1).to_string()));
+        let body_len: usize = p.records.iter().map(body::entry_len).sum();
+        assert_eq!(
+            p.body_len,
+            body::body_len(limits().request_overhead, 2, body_len)
+        );
+    }
+
+    #[test]
+    fn aggregates_never_exceed_max_bytes_by_one_byte() {
+        for max_bytes in [300, 301, 302, 1000, 4096] {
+            let mut b = Batcher::default();
+            for id in 0..200 {
+                b.push(queued(id, "dev", None, 17 + (id as usize % 13)));
+            }
+            let p = pack(&mut b, &limits(), max_bytes, Grouping::Keys, None);
+            assert!(b.is_empty());
+            assert!(p.records.len() > 1);
+            for (i, r) in p.records.iter().enumerate() {
+                assert!(r.size() <= max_bytes, "{} > {max_bytes}", r.size());
+                // Not closed early: the next record of the group would not have fit.
+                if i + 1 < p.records.len() && p.entries[i].len > 1 {
+                    let start: usize = p.entries[..=i].iter().map(|e| e.len).sum();
+                    let next = &p.members[start].record;
+                    let mut again = Aggregate::new(None);
+                    let before: usize = p.entries[..i].iter().map(|e| e.len).sum();
+                    for q in &p.members[before..start] {
+                        again.push(q.record.clone());
+                    }
+                    assert!(again.sizes_with(Some(next)).0 > max_bytes);
+                }
+            }
+            assert_eq!(p.members.len(), 200);
+        }
+    }
+
+    #[test]
+    fn a_record_larger_than_max_bytes_travels_alone() {
+        let mut b = Batcher::default();
+        b.push(queued(0, "k", None, 10));
+        b.push(queued(1, "k", None, 5000));
+        b.push(queued(2, "k", None, 10));
+        let p = pack(&mut b, &limits(), 1024, Grouping::Keys, None);
+        assert_eq!(
+            p.entries.iter().map(|e| e.len).collect::<Vec<_>>(),
+            [1, 1, 1]
+        );
+        assert_eq!(p.records[1].data.len(), 5000, "sent as itself");
+    }
+
+    #[test]
+    fn the_request_limits_bound_the_pack() {
+        let mut l = limits();
+        l.max_records_per_request = 2;
+        let mut b = Batcher::default();
+        for (id, key) in ["a", "b", "a", "c", "b"].into_iter().enumerate() {
+            b.push(queued(id as u64, key, None, 10));
+        }
+        let p = pack(&mut b, &l, 1024, Grouping::Keys, None);
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(
+            p.members.iter().map(|q| q.id).collect::<Vec<_>>(),
+            [0, 2, 1]
+        );
+        assert_eq!(b.front().map(|q| q.id), Some(3), "c waits at the front");
+        assert_eq!(b.len(), 2);
+
+        // Bytes: an aggregate stops growing when the body would pass the request limit.
+        let mut b = Batcher::default();
+        for id in 0..100 {
+            b.push(queued(id, "a", None, 100));
+        }
+        let small = Limits {
+            max_request_bytes: 4096,
+            ..limits()
+        };
+        let p = pack(&mut b, &small, 1024 * 1024, Grouping::Keys, None);
+        assert!(p.body_len <= 4096);
+        let exact: usize = p.records.iter().map(body::entry_len).sum();
+        assert_eq!(p.body_len, body::body_len(small.request_overhead, 1, exact));
+        assert_eq!(p.members.len() + b.len(), 100);
+    }
+
+    #[test]
+    fn per_key_keeps_a_keys_records_in_one_aggregate() {
+        let mut b = Batcher::default();
+        for (id, key) in ["a", "b", "a", "a", "c"].into_iter().enumerate() {
+            b.push(queued(id as u64, key, None, 100));
+        }
+        let mut busy = KeySet::default();
+        busy.insert("c");
+        // Room for two records of "a" per aggregate.
+        let two = {
+            let mut a = Aggregate::new(None);
+            a.push(queued(0, "a", None, 100).record);
+            a.sizes_with(Some(&queued(1, "a", None, 100).record)).0
+        };
+        let p = pack(&mut b, &limits(), two, Grouping::Keys, Some(&busy));
+        assert_eq!(
+            p.members.iter().map(|q| q.id).collect::<Vec<_>>(),
+            [0, 2, 1],
+            "a's third record waits: its aggregate is full"
+        );
+        assert_eq!(
+            std::iter::from_fn(|| b.pop_front().map(|q| q.id)).collect::<Vec<_>>(),
+            [3, 4]
+        );
+    }
+}
