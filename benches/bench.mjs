@@ -1,6 +1,7 @@
 // The benchmark command (`npm run bench`): CPU per 500-record batch from JS values to a signed
 // request, cold start (fresh process: import + first signed batch), and the min+gzip size of
-// each producer's browser bundle, for kinesis-edge and its peers, printed side by side.
+// each producer's browser bundle, for kinesis-edge and its peers, printed side by side; then the
+// cost table: Kinesis records, calls and PUT payload units with aggregation off and on.
 // Figures, not assertions: tests never time anything.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peers, readings } from './peers.mjs';
+import { costTable } from './cost.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The AWS SDK (the independent reader / a peer) warns on Node 20 about its 2027 plans.
@@ -17,6 +19,7 @@ const root = join(here, '..');
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 400);
 const WARMUP = 50;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
+const COST_READINGS = Number(process.env.BENCH_COST_READINGS ?? 1_000_000);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -132,10 +135,29 @@ const table = names.map((n) => [
   rows[n].cold.sinceStart.toFixed(1) + ' ms',
   n === 'kinesis-edge' ? `${kb(sizes[n].total)} (JS ${kb(sizes[n].js)} + wasm ${kb(sizes[n].wasm)})` : kb(sizes[n].total),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-console.log(line(header));
-console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-for (const r of table) console.log(line(r));
+function printTable(header, table) {
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of table) console.log(line(r));
+}
+printTable(header, table);
 console.log('');
 console.log(`wasm module: ${wasmBytes} bytes raw, ${sizes['kinesis-edge'].wasm} bytes gzipped`);
+
+const cost = costTable(COST_READINGS);
+console.log('');
+console.log(`Cost: ${COST_READINGS.toLocaleString('en')} readings of ~200 bytes from 1,000 devices over a 4-shard stream (kinesis-edge, fresh process each)`);
+console.log('');
+printTable(
+  ['aggregation', 'Kinesis records', 'PutRecords calls', 'PUT payload units', 'units vs off', 'CPU µs per reading'],
+  ['off', 'on'].map((mode) => [
+    mode === 'on' ? `on (${cost[mode].mode})` : 'off',
+    cost[mode].kinesisRecords.toLocaleString('en'),
+    cost[mode].calls.toLocaleString('en'),
+    cost[mode].units.toLocaleString('en'),
+    mode === 'on' ? `${(cost.off.units / cost.on.units).toFixed(0)}x fewer` : '1x',
+    cost[mode].cpuUsPerReading.toFixed(2),
+  ]),
+);

@@ -56,7 +56,7 @@ export interface KinesisProducerOptions {
 
 export interface AggregationOptions {
   enabled?: boolean;
-  /** Largest aggregated record (data plus partition key). Default 51200 (the KPL's), 256 to `maxRecordBytes`. */
+  /** Largest aggregated record (data plus partition key). Default 50000 (two PUT payload units), 256 to `maxRecordBytes`. */
   maxBytes?: number;
   /** How often the shard map is read again while records flow. Default 60000, at least 1000. */
   shardMapRefreshMs?: number;

@@ -10,12 +10,10 @@
 //!          required bytes data = 3; }
 //! ```
 
-use std::collections::BTreeMap;
-
 use md5::{Digest, Md5};
 
 use crate::core::body;
-use crate::core::record::{parse_hash_key, Record};
+use crate::core::record::{key_hash, parse_hash_key, Record};
 
 pub const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
 const DIGEST_LEN: usize = 16;
@@ -54,34 +52,57 @@ pub fn hash_key(record: &Record) -> u128 {
     u128::from_be_bytes(Md5::digest(record.partition_key.as_bytes()).into())
 }
 
-/// Strings of an aggregate's table, each once, indexed in order of first use.
+/// An aggregate's string table (partition keys or explicit hash keys), each string once,
+/// indexed in order of first use. It holds no strings: each entry names the member that brought
+/// it, found through a sorted FNV-1a index, so adding a record allocates nothing.
 #[derive(Debug, Default)]
 struct Table {
-    entries: Vec<String>,
-    index: BTreeMap<String, u64>,
+    /// Per entry: the member whose string it is.
+    entries: Vec<usize>,
+    /// (hash of the string, entry), sorted.
+    index: Vec<(u64, u32)>,
 }
 
 impl Table {
-    fn find(&self, s: &str) -> Option<u64> {
-        self.index.get(s).copied()
+    /// The entry for `s` (`Ok`), or where its hash goes in the index (`Err`).
+    fn find<'m>(
+        &self,
+        s: &str,
+        hash: u64,
+        string_of: impl Fn(usize) -> &'m str,
+    ) -> Result<u64, usize> {
+        let first = self.index.partition_point(|&(h, _)| h < hash);
+        let same_hash = self.index[first..].iter().take_while(|&&(h, _)| h == hash);
+        for &(_, entry) in same_hash {
+            if string_of(self.entries[entry as usize]) == s {
+                return Ok(u64::from(entry));
+            }
+        }
+        Err(first)
     }
 
-    fn insert(&mut self, s: &str) -> u64 {
-        if let Some(i) = self.find(s) {
-            return i;
-        }
-        let i = self.entries.len() as u64;
-        self.entries.push(s.to_owned());
-        self.index.insert(s.to_owned(), i);
-        i
+    fn len(&self) -> u64 {
+        self.entries.len() as u64
     }
 
-    /// Index `s` would get.
-    fn index_for(&self, s: &str) -> (u64, bool) {
-        match self.find(s) {
-            Some(i) => (i, false),
-            None => (self.entries.len() as u64, true),
-        }
+    fn insert(&mut self, at: usize, hash: u64, member: usize) {
+        self.index.insert(at, (hash, self.entries.len() as u32));
+        self.entries.push(member);
+    }
+}
+
+/// Where a record would go in an aggregate: found once, then both priced and applied.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    key: (u64, Result<u64, usize>),
+    hash_key: Option<(u64, Result<u64, usize>)>,
+    /// Protobuf bytes the record adds.
+    added: usize,
+}
+
+impl Slot {
+    fn index(place: (u64, Result<u64, usize>), table: &Table) -> u64 {
+        place.1.unwrap_or_else(|_| table.len())
     }
 }
 
@@ -96,7 +117,7 @@ pub struct Aggregate<T> {
     hash_keys: Table,
     proto_len: usize,
     /// The `ExplicitHashKey` the Kinesis record is sent with, when grouped by shard.
-    hash_key: Option<u128>,
+    hash_key: Option<String>,
 }
 
 impl<T: AsRef<Record>> Aggregate<T> {
@@ -109,7 +130,7 @@ impl<T: AsRef<Record>> Aggregate<T> {
             keys: Table::default(),
             hash_keys: Table::default(),
             proto_len: 0,
-            hash_key,
+            hash_key: hash_key.map(decimal),
         }
     }
 
@@ -125,69 +146,98 @@ impl<T: AsRef<Record>> Aggregate<T> {
         &self.members
     }
 
-    /// Protobuf bytes `r` adds, with the indices it would get.
-    fn growth(&self, r: &Record) -> (usize, u64, Option<u64>) {
-        let (key_index, new_key) = self.keys.index_for(&r.partition_key);
-        let mut added = if new_key {
+    fn key_of(&self, member: usize) -> &str {
+        &self.members[member].as_ref().partition_key
+    }
+
+    fn hash_key_of(&self, member: usize) -> &str {
+        self.members[member]
+            .as_ref()
+            .explicit_hash_key
+            .as_deref()
+            .unwrap_or("")
+    }
+
+    /// Where `r` would go and the protobuf bytes it would add.
+    pub fn slot(&self, r: &Record) -> Slot {
+        let hash = key_hash(&r.partition_key);
+        let key = (
+            hash,
+            self.keys.find(&r.partition_key, hash, |m| self.key_of(m)),
+        );
+        let mut added = if key.1.is_err() {
             field_len(r.partition_key.len())
         } else {
             0
         };
-        let hash_index = r.explicit_hash_key.as_deref().map(|k| {
-            let (i, new) = self.hash_keys.index_for(k);
-            if new {
+        let hash_key = r.explicit_hash_key.as_deref().map(|k| {
+            let hash = key_hash(k);
+            let place = (hash, self.hash_keys.find(k, hash, |m| self.hash_key_of(m)));
+            if place.1.is_err() {
                 added += field_len(k.len());
             }
-            i
+            place
         });
+        let key_index = Slot::index(key, &self.keys);
+        let hash_index = hash_key.map(|p| Slot::index(p, &self.hash_keys));
         let inner = 1
             + varint_len(key_index)
             + hash_index.map_or(0, |i| 1 + varint_len(i))
             + field_len(r.data.len());
-        (added + field_len(inner), key_index, hash_index)
+        Slot {
+            key,
+            hash_key,
+            added: added + field_len(inner),
+        }
     }
 
-    /// The partition key and explicit hash key the Kinesis record is sent with.
-    fn placement(&self, first: &Record) -> (usize, usize) {
-        let hash_key_len = match self.hash_key {
-            Some(h) => decimal_len(h),
-            None => first.explicit_hash_key.as_ref().map_or(0, String::len),
-        };
-        (first.partition_key.len(), hash_key_len)
-    }
-
-    /// Size of the Kinesis record (data plus partition key, as Kinesis counts it) and its entry
-    /// in a `PutRecords` body, were `extra` added: a lone record travels as itself.
-    pub fn sizes_with(&self, extra: Option<&Record>) -> (usize, usize) {
+    /// Size of the Kinesis record (data plus partition key, as Kinesis counts it) and of its
+    /// entry in a `PutRecords` body, were `extra` added in `slot`: a lone record travels as itself.
+    pub fn sizes_with(&self, extra: Option<(&Record, &Slot)>) -> (usize, usize) {
         let first = match (self.members.first(), extra) {
             (Some(m), _) => m.as_ref(),
-            (None, Some(r)) => r,
+            (None, Some((r, _))) => r,
             (None, None) => return (0, 0),
         };
         let count = self.members.len() + usize::from(extra.is_some());
         if count == 1 {
             return (first.size(), body::entry_len(first));
         }
-        let proto = self.proto_len + extra.map_or(0, |r| self.growth(r).0);
+        let proto = self.proto_len + extra.map_or(0, |(_, slot)| slot.added);
         let data_len = MAGIC.len() + proto + DIGEST_LEN;
-        let (key_len, hash_key_len) = self.placement(first);
-        let hash_key = (hash_key_len > 0).then_some(hash_key_len);
+        let hash_key_len = self
+            .hash_key
+            .as_ref()
+            .or(first.explicit_hash_key.as_ref())
+            .map(String::len);
         (
-            data_len + key_len,
-            body::entry_len_parts(data_len, &first.partition_key, hash_key),
+            data_len + first.partition_key.len(),
+            body::entry_len_parts(data_len, &first.partition_key, hash_key_len),
         )
     }
 
-    pub fn push(&mut self, item: T) {
-        let r = item.as_ref();
-        let (added, key_index, hash_index) = self.growth(r);
-        self.keys.insert(&r.partition_key);
-        if let Some(k) = &r.explicit_hash_key {
-            self.hash_keys.insert(k);
+    /// Add `item` in the slot [`Aggregate::slot`] found for it.
+    pub fn push_at(&mut self, item: T, slot: Slot) {
+        let member = self.members.len();
+        let key_index = Slot::index(slot.key, &self.keys);
+        if let (hash, Err(at)) = slot.key {
+            self.keys.insert(at, hash, member);
         }
-        self.proto_len += added;
+        let hash_index = slot.hash_key.map(|place| {
+            let i = Slot::index(place, &self.hash_keys);
+            if let (hash, Err(at)) = place {
+                self.hash_keys.insert(at, hash, member);
+            }
+            i
+        });
+        self.proto_len += slot.added;
         self.indices.push((key_index, hash_index));
         self.members.push(item);
+    }
+
+    pub fn push(&mut self, item: T) {
+        let slot = self.slot(item.as_ref());
+        self.push_at(item, slot);
     }
 
     /// The Kinesis record to send and the members it carries, in subsequence order.
@@ -207,58 +257,84 @@ impl<T: AsRef<Record>> Aggregate<T> {
                 explicit_hash_key: None,
             };
         };
-        let mut proto = Vec::with_capacity(self.proto_len);
+        // Written in place after the magic; the digest covers the protobuf bytes only.
+        let mut data = Vec::with_capacity(MAGIC.len() + self.proto_len + DIGEST_LEN);
+        data.extend_from_slice(&MAGIC);
+        let proto = &mut data;
         let mut string_field = |tag: u8, s: &str| {
             proto.push(tag);
-            put_varint(&mut proto, s.len() as u64);
+            put_varint(proto, s.len() as u64);
             proto.extend_from_slice(s.as_bytes());
         };
-        for k in &self.keys.entries {
-            string_field(TAG_PARTITION_KEY_TABLE, k);
+        for &m in &self.keys.entries {
+            string_field(TAG_PARTITION_KEY_TABLE, self.key_of(m));
         }
-        for k in &self.hash_keys.entries {
-            string_field(TAG_HASH_KEY_TABLE, k);
+        for &m in &self.hash_keys.entries {
+            string_field(TAG_HASH_KEY_TABLE, self.hash_key_of(m));
         }
         for (member, &(key_index, hash_index)) in self.members.iter().zip(&self.indices) {
-            let data = &member.as_ref().data;
+            let record = member.as_ref();
             let inner = 1
                 + varint_len(key_index)
                 + hash_index.map_or(0, |i| 1 + varint_len(i))
-                + field_len(data.len());
-            proto.push(TAG_RECORDS);
-            put_varint(&mut proto, inner as u64);
-            proto.push(TAG_PARTITION_KEY_INDEX);
-            put_varint(&mut proto, key_index);
+                + field_len(record.data.len());
+            data.push(TAG_RECORDS);
+            put_varint(&mut data, inner as u64);
+            data.push(TAG_PARTITION_KEY_INDEX);
+            put_varint(&mut data, key_index);
             if let Some(i) = hash_index {
-                proto.push(TAG_HASH_KEY_INDEX);
-                put_varint(&mut proto, i);
+                data.push(TAG_HASH_KEY_INDEX);
+                put_varint(&mut data, i);
             }
-            proto.push(TAG_DATA);
-            put_varint(&mut proto, data.len() as u64);
-            proto.extend_from_slice(data);
+            data.push(TAG_DATA);
+            put_varint(&mut data, record.data.len() as u64);
+            data.extend_from_slice(&record.data);
         }
-        let mut data = Vec::with_capacity(MAGIC.len() + proto.len() + DIGEST_LEN);
-        data.extend_from_slice(&MAGIC);
-        data.extend_from_slice(&proto);
-        data.extend_from_slice(&Md5::digest(&proto));
+        let digest = Md5::digest(&data[MAGIC.len()..]);
+        data.extend_from_slice(&digest);
         Record {
             data,
             partition_key: first.partition_key.clone(),
-            explicit_hash_key: match self.hash_key {
-                Some(h) => Some(h.to_string()),
-                None => first.explicit_hash_key.clone(),
-            },
+            explicit_hash_key: self
+                .hash_key
+                .clone()
+                .or_else(|| first.explicit_hash_key.clone()),
         }
     }
 }
 
-fn decimal_len(mut v: u128) -> usize {
-    let mut digits = 1;
-    while v >= 10 {
-        v /= 10;
-        digits += 1;
+/// `v` in decimal, by long division of 32-bit limbs: `u128` division and formatting are
+/// software routines in wasm, kilobytes of code for one use.
+pub fn decimal(v: u128) -> String {
+    const CHUNK: u64 = 1_000_000_000;
+    let mut limbs = [
+        (v >> 96) as u32,
+        (v >> 64) as u32,
+        (v >> 32) as u32,
+        v as u32,
+    ];
+    let mut chunks = Vec::new();
+    loop {
+        let mut rem = 0u64;
+        for limb in &mut limbs {
+            let cur = rem << 32 | u64::from(*limb);
+            *limb = (cur / CHUNK) as u32;
+            rem = cur % CHUNK;
+        }
+        chunks.push(rem as u32);
+        if limbs == [0; 4] {
+            break;
+        }
     }
-    digits
+    let mut out = String::with_capacity(chunks.len() * 9);
+    for (i, chunk) in chunks.iter().rev().enumerate() {
+        let digits = chunk.to_string();
+        if i > 0 {
+            out.extend(std::iter::repeat_n('0', 9 - digits.len()));
+        }
+        out.push_str(&digits);
+    }
+    out
 }
 
 impl AsRef<Record> for Record {
@@ -289,6 +365,7 @@ mod tests {
         a.push(rec(b"yz", "bb", Some("42")));
         a.push(rec(b"", "a", None));
         let (sizes_before, _) = a.sizes_with(None);
+        assert_eq!(a.keys.len(), 2, "\"a\" once");
         let (record, members) = a.finish();
         let proto: &[u8] = &[
             0x0A, 1, b'a', // partition_key_table[0] = "a"
@@ -315,8 +392,9 @@ mod tests {
             let mut a = Aggregate::new(Some(u128::MAX));
             for i in 0..3 {
                 let r = rec(&vec![b'd'; len + i], &format!("k{i}"), None);
-                let predicted = a.sizes_with(Some(&r));
-                a.push(r);
+                let slot = a.slot(&r);
+                let predicted = a.sizes_with(Some((&r, &slot)));
+                a.push_at(r, slot);
                 assert_eq!(predicted, a.sizes_with(None));
             }
             let (kinesis_size, entry_len) = a.sizes_with(None);
@@ -334,7 +412,11 @@ mod tests {
     fn a_lone_member_travels_as_itself() {
         let mut a = Aggregate::new(Some(7));
         let r = rec(b"reading", "dev-1", None);
-        assert_eq!(a.sizes_with(Some(&r)), (r.size(), body::entry_len(&r)));
+        let slot = a.slot(&r);
+        assert_eq!(
+            a.sizes_with(Some((&r, &slot))),
+            (r.size(), body::entry_len(&r))
+        );
         a.push(r.clone());
         assert_eq!(a.finish().0, r);
     }
@@ -355,6 +437,24 @@ mod tests {
             )),
             u128::MAX
         );
+    }
+
+    #[test]
+    fn decimals_of_128_bit_numbers() {
+        for v in [
+            0u128,
+            9,
+            10,
+            999_999_999,
+            1_000_000_000,
+            1_000_000_001,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            u128::MAX / 3,
+            u128::MAX,
+        ] {
+            assert_eq!(decimal(v), v.to_string());
+        }
     }
 
     #[test]

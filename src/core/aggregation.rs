@@ -19,8 +19,9 @@ use crate::core::response::Ack;
 use crate::core::shard_map::{self, Page, Shard, ShardMap, LIST_SHARDS_TARGET};
 use crate::core::Millis;
 
-/// The KPL's default aggregate size.
-pub const DEFAULT_MAX_BYTES: usize = 50 * 1024;
+/// Two PUT payload units exactly. The KPL's default is 51,200 bytes (50 KiB), which would
+/// start a third, nearly empty 25,000-byte unit were units counted in decimal kilobytes.
+pub const DEFAULT_MAX_BYTES: usize = 2 * crate::core::stats::PUT_PAYLOAD_UNIT_BYTES;
 pub const MIN_MAX_BYTES: usize = 256;
 pub const DEFAULT_SHARD_MAP_REFRESH_MS: u64 = 60_000;
 pub const MIN_SHARD_MAP_REFRESH_MS: u64 = 1_000;

@@ -8,7 +8,7 @@ use crate::core::body;
 use crate::core::config::Limits;
 use crate::core::error::Failure;
 use crate::core::producer::RecordId;
-use crate::core::record::Record;
+use crate::core::record::{key_hash, Record};
 use crate::core::Millis;
 
 /// Partition keys, held as 64-bit FNV-1a hashes in a sorted multiset: a small set with no
@@ -19,9 +19,7 @@ pub struct KeySet(Vec<u64>);
 
 impl KeySet {
     fn hash(key: &str) -> u64 {
-        key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
+        key_hash(key)
     }
 
     pub fn contains(&self, key: &str) -> bool {

@@ -31,7 +31,7 @@ pub fn escaped_len(s: &str) -> usize {
         .sum()
 }
 
-fn write_escaped(out: &mut Vec<u8>, s: &str) {
+pub fn write_escaped(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // Keys are nearly always plain: one copy instead of a push per byte.
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {

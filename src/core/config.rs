@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(
             c.aggregation,
             Some(AggregationConfig {
-                max_bytes: 50 * 1024,
+                max_bytes: 50_000,
                 shard_map_refresh_ms: 60_000
             })
         );

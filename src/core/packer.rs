@@ -4,13 +4,11 @@
 //! grouped by the shard map when there is one, else by identical partition key (or explicit
 //! hash key), which always hash alike.
 
-use std::collections::BTreeMap;
-
 use crate::core::aggregate::{hash_key, Aggregate};
 use crate::core::batcher::{Batcher, KeySet, Queued};
 use crate::core::body;
 use crate::core::config::Limits;
-use crate::core::record::Record;
+use crate::core::record::{key_hash, Record};
 use crate::core::shard_map::ShardMap;
 
 /// How records are grouped into aggregates.
@@ -20,16 +18,27 @@ pub enum Grouping<'a> {
     Keys,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Group {
+/// Which aggregate a record may join: its shard's, or that of its exact key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Group<'a> {
     Shard(usize),
-    HashKey(String),
-    PartitionKey(String),
+    HashKey(&'a str),
+    PartitionKey(&'a str),
 }
 
-impl Grouping<'_> {
+impl Group<'_> {
+    fn hash(&self) -> u64 {
+        match self {
+            Group::Shard(i) => *i as u64,
+            Group::HashKey(k) => key_hash(k) ^ 1,
+            Group::PartitionKey(k) => key_hash(k),
+        }
+    }
+}
+
+impl<'a> Grouping<'a> {
     /// The record's group, and the hash key its aggregate is sent with when grouped by shard.
-    fn of(&self, r: &Record) -> (Group, Option<u128>) {
+    fn of<'r>(&self, r: &'r Record) -> (Group<'r>, Option<u128>) {
         if let Grouping::Shards(map) = self {
             let h = hash_key(r);
             // A key in a gap between open shards (mid-reshard) is grouped by key instead.
@@ -38,9 +47,58 @@ impl Grouping<'_> {
             }
         }
         match &r.explicit_hash_key {
-            Some(k) => (Group::HashKey(k.clone()), None),
-            None => (Group::PartitionKey(r.partition_key.clone()), None),
+            Some(k) => (Group::HashKey(k), None),
+            None => (Group::PartitionKey(&r.partition_key), None),
         }
+    }
+}
+
+/// An aggregate being filled, with its entry's size in the body and its group.
+struct Open {
+    aggregate: Aggregate<Queued>,
+    entry_len: usize,
+    shard: Option<usize>,
+}
+
+/// The open aggregate of each group, by group hash (sorted), confirmed against the aggregate's
+/// first record: no map type's code in the wasm, no allocation per record.
+#[derive(Default)]
+struct OpenGroups(Vec<(u64, usize)>);
+
+impl OpenGroups {
+    fn position(&self, group: &Group<'_>, open: &[Open], grouping: &Grouping<'_>) -> Option<usize> {
+        let hash = group.hash();
+        let first = self.0.partition_point(|&(h, _)| h < hash);
+        (first..self.0.len())
+            .take_while(|&i| self.0[i].0 == hash)
+            .find(|&i| {
+                let candidate = &open[self.0[i].1];
+                match (group, candidate.shard) {
+                    (Group::Shard(s), Some(c)) => *s == c,
+                    (_, None) => candidate
+                        .aggregate
+                        .members()
+                        .first()
+                        .is_some_and(|m| grouping.of(&m.record).0 == *group),
+                    _ => false,
+                }
+            })
+    }
+
+    fn get(&self, group: &Group<'_>, open: &[Open], grouping: &Grouping<'_>) -> Option<usize> {
+        self.position(group, open, grouping).map(|i| self.0[i].1)
+    }
+
+    fn remove(&mut self, group: &Group<'_>, open: &[Open], grouping: &Grouping<'_>) {
+        if let Some(i) = self.position(group, open, grouping) {
+            self.0.remove(i);
+        }
+    }
+
+    fn insert(&mut self, group: &Group<'_>, index: usize) {
+        let hash = group.hash();
+        let at = self.0.partition_point(|&(h, _)| h <= hash);
+        self.0.insert(at, (hash, index));
     }
 }
 
@@ -80,9 +138,9 @@ pub fn pack(
         count <= limits.max_records_per_request
             && body::body_len(limits.request_overhead, count, entries) <= limits.max_request_bytes
     };
-    let mut aggregates: Vec<(Aggregate<Queued>, usize, Option<usize>)> = Vec::new();
+    let mut aggregates: Vec<Open> = Vec::new();
     let mut entries_len = 0;
-    let mut open: BTreeMap<Group, usize> = BTreeMap::new();
+    let mut open = OpenGroups::default();
     let mut closed_keys = KeySet::default();
     let mut waiting = Vec::new();
     while let Some(q) = batcher.pop_front() {
@@ -91,26 +149,27 @@ pub fn pack(
             waiting.push(q);
             continue;
         }
-        let (group, hash) = grouping.of(&q.record);
-        if let Some(&i) = open.get(&group) {
+        let (group, hash_key) = grouping.of(&q.record);
+        if let Some(i) = open.get(&group, &aggregates, &grouping) {
             let count = aggregates.len();
-            let (aggregate, entry_len, _) = &mut aggregates[i];
-            let (size, grown) = aggregate.sizes_with(Some(&q.record));
+            let current = &mut aggregates[i];
+            let slot = current.aggregate.slot(&q.record);
+            let (size, grown) = current.aggregate.sizes_with(Some((&q.record, &slot)));
             if size <= max_bytes {
-                let total = entries_len - *entry_len + grown;
+                let total = entries_len - current.entry_len + grown;
                 if !fits(count, total) {
                     waiting.push(q);
                     break;
                 }
-                aggregate.push(q);
-                *entry_len = grown;
+                current.aggregate.push_at(q, slot);
+                current.entry_len = grown;
                 entries_len = total;
                 continue;
             }
             // Full: later records of this group start a new aggregate.
-            open.remove(&group);
+            open.remove(&group, &aggregates, &grouping);
             if busy.is_some() {
-                for m in aggregate.members() {
+                for m in aggregates[i].aggregate.members() {
                     closed_keys.insert(&m.record.partition_key);
                 }
                 if closed_keys.contains(&q.record.partition_key) {
@@ -124,14 +183,18 @@ pub fn pack(
             waiting.push(q);
             break;
         }
-        let mut aggregate = Aggregate::new(hash);
-        aggregate.push(q);
         let shard = match group {
             Group::Shard(i) => Some(i),
             _ => None,
         };
-        open.insert(group, aggregates.len());
-        aggregates.push((aggregate, entry_len, shard));
+        open.insert(&group, aggregates.len());
+        let mut aggregate = Aggregate::new(hash_key);
+        aggregate.push(q);
+        aggregates.push(Open {
+            aggregate,
+            entry_len,
+            shard,
+        });
         entries_len += entry_len;
     }
     batcher.requeue(waiting);
@@ -143,7 +206,10 @@ pub fn pack(
         members: Vec::new(),
         body_len: body::body_len(limits.request_overhead, count, entries_len),
     };
-    for (aggregate, _, shard) in aggregates {
+    for Open {
+        aggregate, shard, ..
+    } in aggregates
+    {
         let (record, members) = aggregate.finish();
         let shard = match (&grouping, shard) {
             (Grouping::Shards(map), Some(i)) if members.len() > 1 => {
@@ -270,7 +336,8 @@ mod tests {
                     for q in &p.members[before..start] {
                         again.push(q.record.clone());
                     }
-                    assert!(again.sizes_with(Some(next)).0 > max_bytes);
+                    let slot = again.slot(next);
+                    assert!(again.sizes_with(Some((next, &slot))).0 > max_bytes);
                 }
             }
             assert_eq!(p.members.len(), 200);
@@ -336,7 +403,9 @@ mod tests {
         let two = {
             let mut a = Aggregate::new(None);
             a.push(queued(0, "a", None, 100).record);
-            a.sizes_with(Some(&queued(1, "a", None, 100).record)).0
+            let next = queued(1, "a", None, 100).record;
+            let slot = a.slot(&next);
+            a.sizes_with(Some((&next, &slot))).0
         };
         let p = pack(&mut b, &limits(), two, Grouping::Keys, Some(&busy));
         assert_eq!(

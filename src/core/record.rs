@@ -60,6 +60,15 @@ impl Record {
     }
 }
 
+/// 64-bit FNV-1a of a key: small index structures (busy keys, aggregate tables, open groups)
+/// look keys up by it with no hasher's code in the wasm, confirming matches by the key itself
+/// where a collision would matter.
+pub fn key_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Parse an explicit hash key: `0|([1-9]\d{0,38})` and at most 2^128-1.
 pub fn parse_hash_key(key: &str) -> Result<u128, RecordError> {
     let shown = || RecordError::ExplicitHashKey {

@@ -3,9 +3,11 @@
 
 use serde_json::Value;
 
+use crate::core::body;
 use crate::core::classify::transport_failure;
 use crate::core::config::StreamTarget;
 use crate::core::error::{ErrorCode, Failure};
+use crate::core::record::parse_hash_key;
 use crate::core::response::request_failure;
 
 pub const LIST_SHARDS_TARGET: &str = "Kinesis_20131202.ListShards";
@@ -30,8 +32,13 @@ pub struct ShardMap {
 }
 
 impl ShardMap {
-    pub fn new(mut shards: Vec<Shard>) -> Self {
-        shards.sort_by_key(|s| s.start);
+    pub fn new(listed: Vec<Shard>) -> Self {
+        // Placed one by one rather than sorted: a sort's code is kilobytes of wasm.
+        let mut shards: Vec<Shard> = Vec::with_capacity(listed.len());
+        for shard in listed {
+            let at = shards.partition_point(|s| s.start <= shard.start);
+            shards.insert(at, shard);
+        }
         Self { shards }
     }
 
@@ -60,22 +67,28 @@ impl ShardMap {
 }
 
 /// The body of a `ListShards` call: the stream for the first page, the token alone after.
+/// Written by hand, like the `PutRecords` body: serializing a `serde_json::Value` would link
+/// the float formatter into the wasm.
 pub fn list_shards_body(target: &StreamTarget, next_token: Option<&str>) -> Vec<u8> {
-    let mut fields = serde_json::Map::new();
+    let mut fields: Vec<(&str, &str)> = Vec::new();
     match next_token {
-        Some(token) => {
-            fields.insert("NextToken".into(), token.into());
-        }
+        Some(token) => fields.push(("NextToken", token)),
         None => {
-            if let Some(name) = &target.name {
-                fields.insert("StreamName".into(), name.as_str().into());
-            }
-            if let Some(arn) = &target.arn {
-                fields.insert("StreamARN".into(), arn.as_str().into());
-            }
+            fields.extend(target.name.as_deref().map(|n| ("StreamName", n)));
+            fields.extend(target.arn.as_deref().map(|a| ("StreamARN", a)));
         }
     }
-    Value::Object(fields).to_string().into_bytes()
+    let mut out = b"{".to_vec();
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"{name}\":\"").as_bytes());
+        body::write_escaped(&mut out, value);
+        out.push(b'"');
+    }
+    out.push(b'}');
+    out
 }
 
 /// One page of a `ListShards` answer: its open shards and the token of the next page.
@@ -108,15 +121,17 @@ pub fn parse_list_shards(
     for s in listed {
         // A closed shard has an ending sequence number and takes no more records.
         let closed = s
-            .pointer("/SequenceNumberRange/EndingSequenceNumber")
+            .get("SequenceNumberRange")
+            .and_then(|r| r.get("EndingSequenceNumber"))
             .is_some_and(|v| !v.is_null());
         if closed {
             continue;
         }
         let key = |name: &str| {
-            s.pointer(&format!("/HashKeyRange/{name}"))
+            s.get("HashKeyRange")
+                .and_then(|r| r.get(name))
                 .and_then(Value::as_str)
-                .and_then(|k| k.parse::<u128>().ok())
+                .and_then(|k| parse_hash_key(k).ok())
         };
         let (Some(id), Some(start), Some(end)) = (
             s.get("ShardId").and_then(Value::as_str),
