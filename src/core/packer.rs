@@ -419,3 +419,93 @@ mod tests {
         );
     }
 }
+
+// proptest is a native-only dev-dependency.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod properties {
+    use super::*;
+    use crate::core::config::StreamTarget;
+    use crate::core::shard_map::Shard;
+    use proptest::prelude::*;
+
+    fn record() -> impl Strategy<Value = Record> {
+        (
+            0usize..3000,
+            "[a-c]{1,2}|[\\PC]{1,5}",
+            proptest::option::of(prop_oneof![Just(0u128), Just(u128::MAX), any::<u128>()]),
+        )
+            .prop_map(|(len, partition_key, hash_key)| Record {
+                data: vec![b'z'; len],
+                partition_key,
+                explicit_hash_key: hash_key.map(|h| h.to_string()),
+            })
+    }
+
+    proptest! {
+        /// Whatever the records and limits: no aggregate over `max_bytes` unless it is a lone
+        /// record, the body size exact and within the request limit, every record taken once
+        /// or left in order, each aggregate inside one shard, and its bytes decodable.
+        #[test]
+        fn packing_respects_every_limit(
+            records in proptest::collection::vec(record(), 1..120),
+            max_bytes in 256usize..20_000,
+            max_request in 4_096usize..200_000,
+            split in any::<u128>(),
+            by_shard in any::<bool>(),
+        ) {
+            let limits = Limits {
+                max_request_bytes: max_request,
+                request_overhead: body::request_overhead(&StreamTarget { name: Some("s".into()), arn: None }),
+                ..Limits::default()
+            };
+            let mut b = Batcher::default();
+            for (id, record) in records.iter().enumerate() {
+                prop_assume!(record.validate(&limits).is_ok());
+                b.push(Queued {
+                    id: id as u64,
+                    encoded_len: body::entry_len(record),
+                    record: record.clone(),
+                    accepted_at: 0,
+                    attempts: 0,
+                    last_failure: None,
+                });
+            }
+            let map = ShardMap::new(vec![
+                Shard { id: "a".into(), start: 0, end: split },
+                Shard { id: "b".into(), start: split.saturating_add(1), end: u128::MAX },
+            ]);
+            let grouping = if by_shard { Grouping::Shards(&map) } else { Grouping::Keys };
+            let p = pack(&mut b, &limits, max_bytes, grouping, None);
+            prop_assert!(!p.records.is_empty());
+            let exact: usize = p.records.iter().map(body::entry_len).sum();
+            prop_assert_eq!(p.body_len, body::body_len(limits.request_overhead, p.records.len(), exact));
+            prop_assert!(p.body_len <= max_request);
+            let mut start = 0;
+            for (entry, record) in p.entries.iter().zip(&p.records) {
+                let members = &p.members[start..start + entry.len];
+                start += entry.len;
+                prop_assert_eq!(entry.size, record.size());
+                if entry.len > 1 {
+                    prop_assert!(record.size() <= max_bytes);
+                    prop_assert!(record.data.starts_with(&crate::core::aggregate::MAGIC));
+                    // Every member lands where the aggregate's own hash key sends it.
+                    let placed = map.lookup(hash_key(record));
+                    for m in members {
+                        let h = hash_key(&m.record);
+                        if by_shard && placed.is_some() && map.lookup(h).is_some() {
+                            prop_assert_eq!(map.lookup(h), placed);
+                        } else {
+                            prop_assert_eq!(h, hash_key(&members[0].record));
+                        }
+                    }
+                } else {
+                    prop_assert_eq!(record, &members[0].record);
+                }
+            }
+            let mut ids: Vec<u64> = p.members.iter().map(|q| q.id).collect();
+            ids.extend(std::iter::from_fn(|| b.pop_front().map(|q| q.id)));
+            ids.sort_unstable();
+            prop_assert_eq!(ids, (0..records.len() as u64).collect::<Vec<_>>());
+        }
+    }
+}

@@ -60,6 +60,19 @@ fn options_of_the_wrong_type_name_their_field() {
             "streamName",
         ),
         ("return 'options'", "options"),
+        ("return { aggregation: 'yes' }", "aggregation"),
+        (
+            "return { aggregation: { enabled: 1 } }",
+            "aggregation.enabled",
+        ),
+        (
+            "return { aggregation: { maxBytes: '1kb' } }",
+            "aggregation.maxBytes",
+        ),
+        (
+            "return { aggregation: { shardMapRefreshMs: {} } }",
+            "aggregation.shardMapRefreshMs",
+        ),
     ] {
         let err = producer_options(&js(body)).unwrap_err();
         assert_eq!(err.field(), Some(field), "{body}");
@@ -69,6 +82,28 @@ fn options_of_the_wrong_type_name_their_field() {
     ))
     .unwrap();
     assert_eq!(ok.linger_ms, Some(5.0));
+    assert_eq!(ok.aggregation, None);
+    for (body, enabled, max_bytes) in [
+        ("return { aggregation: true }", Some(true), None),
+        ("return { aggregation: false }", Some(false), None),
+        (
+            "return { aggregation: { maxBytes: 25000 } }",
+            Some(true),
+            Some(25_000.0),
+        ),
+        (
+            "return { aggregation: { enabled: false, maxBytes: 25000 } }",
+            Some(false),
+            Some(25_000.0),
+        ),
+    ] {
+        let o = producer_options(&js(body)).unwrap();
+        assert_eq!(
+            (o.aggregation, o.aggregation_max_bytes),
+            (enabled, max_bytes),
+            "{body}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

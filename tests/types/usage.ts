@@ -16,6 +16,7 @@ const producer = new KinesisProducer({
   endpoint: 'http://127.0.0.1:4567',
   credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't', expiration: new Date() }),
   lingerMs: 50,
+  aggregation: { maxBytes: 25_000, shardMapRefreshMs: 30_000 },
   fetch: (url, init) => fetch(url, init),
 });
 
@@ -23,6 +24,10 @@ async function use(): Promise<void> {
   const one: PutRecordResult = await producer.put({ data: { t: 1 }, partitionKey: 'k' });
   const many: PutRecordResult[] = await producer.putMany([{ data: new Uint8Array([1]), partitionKey: 'k', explicitHashKey: '1' }]);
   const stats: ProducerStats = producer.stats();
+  const sub: number | undefined = one.subSequenceNumber;
+  const mode: 'off' | 'waiting-for-shard-map' | 'by-shard' | 'by-partition-key' | 'auto-distribution' = stats.aggregation;
+  const saved: number = stats.putPayloadUnits / Math.max(1, stats.recordsAcknowledged);
+  void sub, mode, saved;
   const headers: SignedHeaders = await signRequest({
     url: new URL('https://example.amazonaws.com/'),
     region: 'us-east-1',
@@ -42,6 +47,8 @@ async function use(): Promise<void> {
   new KinesisProducer({ streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   // @ts-expect-error partitionKey is required
   void producer.put({ data: 'x' });
+  // @ts-expect-error aggregation is a boolean or an options object
+  new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, aggregation: 'on' });
   // @ts-expect-error lingerMs is a number
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
 }
