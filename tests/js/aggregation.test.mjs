@@ -125,6 +125,13 @@ async function shardEdges(stream) {
   return [...edges];
 }
 
+/** Put every reading, close, and return each put() result and the final stats. */
+async function putAll(producer, readings) {
+  const results = await Promise.all(readings.map((r) => producer.put(r)));
+  await producer.close();
+  return { results, stats: producer.stats() };
+}
+
 function producerFor(stream, extra = {}) {
   return new KinesisProducer({
     region: 'us-east-1',
@@ -140,11 +147,7 @@ test('aggregated readings decode into exactly the originals, and the KCL keeps e
   await createStream(k.client, 'aggregated', 4);
   const edges = await shardEdges('aggregated');
   const readings = Array.from({ length: 6000 }, (_, i) => reading(i, 60, edges));
-  const producer = producerFor('aggregated');
-  const results = await Promise.all(readings.map((r) => producer.put(r)));
-  await producer.close();
-
-  const stats = producer.stats();
+  const { results, stats } = await putAll(producerFor('aggregated'), readings);
   assert.equal(stats.aggregation, 'by-shard');
   assert.equal(stats.shardCount, 4);
   assert.equal(stats.recordsAcknowledged, readings.length);
@@ -183,9 +186,7 @@ test('after a split, readings packed with the old map are checked and none is lo
   }
 
   const second = Array.from({ length: 2000 }, (_, i) => reading(2000 + i, 50));
-  const secondResults = await Promise.all(second.map((r) => producer.put(r)));
-  await producer.close();
-  const stats = producer.stats();
+  const { results: secondResults, stats } = await putAll(producer, second);
   assert.equal(stats.shardCount, 3, 'the map was refreshed after records landed on a new shard');
   assert.equal(stats.aggregation, 'by-shard');
   assert.equal(stats.recordsAcknowledged, 4000);
@@ -212,11 +213,8 @@ test('without permission to list shards, only readings with the same partition k
       status: 400,
       headers: { 'content-type': 'application/x-amz-json-1.1' },
     });
-  const producer = producerFor('unlisted', { fetch: withListShards(denied) });
   const readings = Array.from({ length: 3000 }, (_, i) => reading(i, 30));
-  const results = await Promise.all(readings.map((r) => producer.put(r)));
-  await producer.close();
-  const stats = producer.stats();
+  const { results, stats } = await putAll(producerFor('unlisted', { fetch: withListShards(denied) }), readings);
   assert.equal(stats.aggregation, 'by-partition-key');
   assert.match(stats.aggregationNote, /AccessDenied/);
   assert.ok(stats.recordsPerKinesisRecord > 20);
@@ -239,11 +237,9 @@ test('a stream that places records itself (AUTO distribution) turns aggregation 
     }
     return new TextEncoder().encode(JSON.stringify(request));
   };
-  const producer = producerFor('autodistributed', { fetch: withListShards(undefined, anywhere) });
   const readings = Array.from({ length: 2000 }, (_, i) => reading(i, 40));
-  const results = await Promise.all(readings.map((r) => producer.put(r)));
-  await producer.close();
-  const stats = producer.stats();
+  const producer = producerFor('autodistributed', { fetch: withListShards(undefined, anywhere) });
+  const { results, stats } = await putAll(producer, readings);
   assert.equal(stats.aggregation, 'auto-distribution');
   assert.match(stats.aggregationNote, /AUTO/);
   const { kept } = await consume('autodistributed');
