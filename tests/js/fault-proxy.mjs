@@ -4,6 +4,7 @@
 // before it is forwarded, so the stream never holds a record the producer was told failed.
 import http from 'node:http';
 import { mulberry32 } from '../../examples/devices.mjs';
+import { userRecords } from './support.mjs';
 
 const ENTRY_ERRORS = {
   ProvisionedThroughputExceededException: 'Rate exceeded for shard shardId-000000000000 in stream s.',
@@ -97,7 +98,9 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       return jsonError(status, type, message);
     }
     const body = JSON.parse(raw.toString('utf8'));
-    for (const rec of body.Records) if (acknowledged.has(rec.Data)) resentAfterSuccess.push(rec.Data);
+    // Success is tracked per user record, so a record resent inside another aggregate is caught too.
+    const carried = (rec) => userRecords(Buffer.from(rec.Data, 'base64')).map((u) => u.data.toString('base64'));
+    for (const rec of body.Records) for (const u of carried(rec)) if (acknowledged.has(u)) resentAfterSuccess.push(u);
     const failed = body.Records.map(() => random() < (f.failEntries ?? 0));
     const kept = body.Records.filter((_, i) => !failed[i]);
     let stored = [];
@@ -108,14 +111,14 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
     }
     if (random() < (f.resetAfter ?? 0)) {
       counts.lostAnswers += 1;
-      counts.lostEntries += kept.length;
+      counts.lostEntries += kept.reduce((n, rec) => n + carried(rec).length, 0);
       return req.socket.destroy();
     }
     const codes = Object.keys(ENTRY_ERRORS);
     let next = 0;
     const records = body.Records.map((rec, i) => {
       if (!failed[i]) {
-        acknowledged.add(rec.Data);
+        for (const u of carried(rec)) acknowledged.add(u);
         return stored[next++];
       }
       counts.failedEntries += 1;

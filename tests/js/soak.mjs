@@ -1,7 +1,7 @@
 // The soak: records with unique ids through the fault proxy into kinesalite, then every shard read
 // back. Used by tests/js/soak.test.mjs (small) and `npm run soak` (large).
 import { KinesisProducer } from 'kinesis-edge';
-import { startKinesalite, createStream, readStream } from './support.mjs';
+import { startKinesalite, createStream, readStream, userRecords } from './support.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
 
 export const MIXED_FAULTS = {
@@ -63,11 +63,14 @@ export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, 
     const elapsed = performance.now() - started;
     const stored = await readStream(k.client, stream);
     const seen = new Map();
+    const bySequence = new Map();
     for (const r of stored) {
-      const id = JSON.parse(Buffer.from(r.Data).toString('utf8')).id;
-      seen.set(id, (seen.get(id) ?? 0) + 1);
+      for (const u of userRecords(r.Data)) {
+        const id = JSON.parse(u.data.toString('utf8')).id;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        bySequence.set(`${r.SequenceNumber}/${u.subSequenceNumber}`, id);
+      }
     }
-    const bySequence = new Map(stored.map((r) => [r.SequenceNumber, JSON.parse(Buffer.from(r.Data).toString('utf8')).id]));
     let acknowledged = 0;
     let rejected = 0;
     const missing = [];
@@ -77,7 +80,7 @@ export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, 
       if (o.status === 'fulfilled') {
         acknowledged += 1;
         if (!seen.has(id)) missing.push(id);
-        if (bySequence.get(o.value.sequenceNumber) !== id) wrongSequence.push(id);
+        if (bySequence.get(`${o.value.sequenceNumber}/${o.value.subSequenceNumber}`) !== id) wrongSequence.push(id);
       } else {
         rejected += 1;
         rejectedCodes[o.reason.code] = (rejectedCodes[o.reason.code] ?? 0) + 1;

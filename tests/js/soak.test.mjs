@@ -43,6 +43,20 @@ test('soak: 4,000 records through every fault mixed', async (t) => {
   assert.equal(r.stats.recordsAcknowledged, r.records);
 });
 
+test('soak with aggregation: 4,000 readings in aggregated records through every fault mixed', async () => {
+  const r = await runSoak({
+    records: 4000,
+    faults: MIXED_FAULTS,
+    seed: 17,
+    stream: 'soak-aggregated',
+    options: { aggregation: { maxBytes: 300 }, maxRecordsPerRequest: 5 },
+  });
+  assertDelivered(r, 'aggregated soak');
+  assert.ok(r.proxy.failedEntries > 0 && r.proxy.lostAnswers > 0, `aggregated entries failed and answers were lost: ${JSON.stringify(r.proxy)}`);
+  assert.equal(r.stats.aggregation, 'by-shard');
+  assert.ok(r.stats.kinesisRecordsAcknowledged * 4 < r.records, `${r.stats.kinesisRecordsAcknowledged} Kinesis records`);
+});
+
 /** A producer writing to `stream` through the proxy. */
 const producerThrough = (proxy, stream, options) =>
   new KinesisProducer({

@@ -13,6 +13,25 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 const require = createRequire(import.meta.url);
 
+const { deaggregateSync } = require('aws-kinesis-agg');
+const KPL_MAGIC = Buffer.from('f3899ac2', 'hex');
+
+/**
+ * The user records one Kinesis record carries, unpacked by the official aws-kinesis-agg decoder
+ * with checksums verified: `[{ data, subSequenceNumber }]`, the subsequence number undefined for
+ * a plain record.
+ */
+export function userRecords(bytes) {
+  const data = Buffer.from(bytes);
+  if (!data.subarray(0, 4).equals(KPL_MAGIC)) return [{ data, subSequenceNumber: undefined }];
+  let out;
+  deaggregateSync({ data: data.toString('base64'), partitionKey: '', sequenceNumber: '0' }, true, (err, users) => {
+    if (err) throw err;
+    out = users.map((u) => ({ data: Buffer.from(u.data, 'base64'), subSequenceNumber: u.subSequenceNumber }));
+  });
+  return out;
+}
+
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
 
 /** Start kinesalite in this process, in memory, on an ephemeral loopback port. */
