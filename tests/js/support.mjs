@@ -17,17 +17,17 @@ const { deaggregateSync } = require('aws-kinesis-agg');
 const KPL_MAGIC = Buffer.from('f3899ac2', 'hex');
 
 /**
- * The user records one Kinesis record carries, unpacked by the official aws-kinesis-agg decoder
- * with checksums verified: `[{ data, subSequenceNumber }]`, the subsequence number undefined for
- * a plain record.
+ * The user records one Kinesis record (its data and partition key) carries, unpacked by the
+ * official aws-kinesis-agg decoder with checksums verified: `[{ data, partitionKey,
+ * subSequenceNumber }]`, the subsequence number undefined for a plain record.
  */
-export function userRecords(bytes) {
+export function userRecords(bytes, partitionKey = '') {
   const data = Buffer.from(bytes);
-  if (!data.subarray(0, 4).equals(KPL_MAGIC)) return [{ data, subSequenceNumber: undefined }];
+  if (!data.subarray(0, 4).equals(KPL_MAGIC)) return [{ data, partitionKey, subSequenceNumber: undefined }];
   let out;
-  deaggregateSync({ data: data.toString('base64'), partitionKey: '', sequenceNumber: '0' }, true, (err, users) => {
+  deaggregateSync({ data: data.toString('base64'), partitionKey, sequenceNumber: '0' }, true, (err, users) => {
     if (err) throw err;
-    out = users.map((u) => ({ data: Buffer.from(u.data, 'base64'), subSequenceNumber: u.subSequenceNumber }));
+    out = users.map((u) => ({ data: Buffer.from(u.data, 'base64'), partitionKey: u.partitionKey, subSequenceNumber: u.subSequenceNumber }));
   });
   return out;
 }

@@ -1,0 +1,102 @@
+// Test support: the example ingest worker served by real workerd (from npm) on 127.0.0.1, with
+// a config of its own. The worker is bundled by esbuild through the package's `workerd` export
+// condition; the .wasm stays a separate module, as Wrangler uploads it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+export const WORKER_ENTRY = join(root, 'examples/ingest-worker/worker.js');
+
+/** A free loopback port, below the kernel's ephemeral range when possible. */
+async function freePort() {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const ok = await new Promise((resolve) => {
+      const s = createServer().once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port');
+}
+
+const capnpString = (s) => JSON.stringify(String(s));
+
+/**
+ * Start workerd serving the bundled worker with `vars` as text bindings. Outbound fetches go
+ * through a network service that allows loopback (workerd blocks it by default), so the worker
+ * can reach kinesalite on 127.0.0.1. Returns `{ url, pid, stderr(), stop() }`.
+ */
+export async function startWorker(vars, { entry = WORKER_ENTRY } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'kinesis-edge-workerd-'));
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    conditions: ['workerd', 'worker'],
+    external: ['*.wasm'],
+    outfile: join(dir, 'worker.js'),
+    logLevel: 'error',
+  });
+  copyFileSync(join(root, 'pkg/kinesis_edge_bg.wasm'), join(dir, 'kinesis_edge_bg.wasm'));
+  const port = await freePort();
+  const bindings = Object.entries(vars)
+    .map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`)
+    .join(',\n      ');
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "ingest", worker = .worker),
+    (name = "loopback", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "ingest")],
+);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "kinesis_edge_bg.wasm", wasm = embed "kinesis_edge_bg.wasm"),
+  ],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+      ${bindings}
+  ],
+  globalOutbound = "loopback",
+);
+`,
+  );
+  const started = performance.now();
+  const child = spawn(join(root, 'node_modules/.bin/workerd'), ['serve', join(dir, 'config.capnp')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`workerd exited: ${log}`);
+    try {
+      await fetch(`${url}/health`);
+      break;
+    } catch {
+      if (i > 300) {
+        await stop();
+        throw new Error(`workerd did not start: ${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return { url, pid: child.pid, startedAt: started, log: () => log, stop };
+}
