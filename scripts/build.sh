@@ -15,6 +15,12 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --strip-target-fe
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/kinesis_edge_bg.wasm" -o "$out/kinesis_edge_bg.wasm"
 cp pkg-templates/* "$out/"
+# The inlined entry (kinesis-edge/inline) carries the optimised wasm as base64.
+node -e '
+  const fs = require("fs");
+  const [entry, wasm] = process.argv.slice(1);
+  fs.writeFileSync(entry, fs.readFileSync(entry, "utf8").replace("__KINESIS_EDGE_WASM_BASE64__", fs.readFileSync(wasm).toString("base64")));
+' "$out/inline.js" "$out/kinesis_edge_bg.wasm"
 echo "built $out/: $(wc -c < "$out/kinesis_edge_bg.wasm") bytes of wasm"
 # Let the tests, benchmarks and demo import the built package by its name, through its exports map.
 if [ -d node_modules ]; then ln -sfn ../pkg node_modules/kinesis-edge; fi

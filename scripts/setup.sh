@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing need, idempotently: the wasm target, wasm-bindgen-cli at
-# exactly the version Cargo.toml pins, and the npm packages of package-lock.json.
+# exactly the version Cargo.toml pins, the npm packages of package-lock.json (workerd, Deno and
+# Bun among them), and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,11 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+fi
+
+# The browser tests drive Debian's Chromium (never a browser a tool downloads).
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
 fi
