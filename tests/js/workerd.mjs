@@ -1,16 +1,18 @@
 // Test support: the example ingest worker served by real workerd (from npm) on 127.0.0.1, with
-// a config of its own. The worker is bundled by esbuild through the package's `workerd` export
-// condition; the .wasm stays a separate module, as Wrangler uploads it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
+// a config of its own. The worker is what `wrangler deploy` would upload: Wrangler bundles it
+// from examples/ingest-worker/wrangler.toml (a dry run, which makes no network call with these
+// settings) through the package's `workerd` export condition, keeping the .wasm a module.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const WORKER_ENTRY = join(root, 'examples/ingest-worker/worker.js');
+export const WRANGLER_CONFIG = join(root, 'examples/ingest-worker/wrangler.toml');
+const OFFLINE = { WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
 /** A free loopback port, below the kernel's ephemeral range when possible. */
 async function freePort() {
@@ -32,18 +34,17 @@ const capnpString = (s) => JSON.stringify(String(s));
  * through a network service that allows loopback (workerd blocks it by default), so the worker
  * can reach kinesalite on 127.0.0.1. Returns `{ url, pid, stderr(), stop() }`.
  */
-export async function startWorker(vars, { entry = WORKER_ENTRY } = {}) {
+export async function startWorker(vars) {
   const dir = mkdtempSync(join(tmpdir(), 'kinesis-edge-workerd-'));
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    conditions: ['workerd', 'worker'],
-    external: ['*.wasm'],
-    outfile: join(dir, 'worker.js'),
-    logLevel: 'error',
-  });
-  copyFileSync(join(root, 'pkg/kinesis_edge_bg.wasm'), join(dir, 'kinesis_edge_bg.wasm'));
+  await promisify(execFile)(
+    join(root, 'node_modules/.bin/wrangler'),
+    ['deploy', '--dry-run', '--outdir', dir, '--config', WRANGLER_CONFIG],
+    { cwd: root, env: { ...process.env, ...OFFLINE }, timeout: 120_000 },
+  );
+  const wasmModules = readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm'))
+    .map((f) => `(name = ${capnpString(f)}, wasm = embed ${capnpString(f)}),`)
+    .join('\n    ');
   const port = await freePort();
   const bindings = Object.entries(vars)
     .map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`)
@@ -61,7 +62,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
-    (name = "kinesis_edge_bg.wasm", wasm = embed "kinesis_edge_bg.wasm"),
+    ${wasmModules}
   ],
   compatibilityDate = "2026-11-01",
   bindings = [
