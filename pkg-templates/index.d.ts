@@ -207,3 +207,37 @@ export interface SignedHeaders {
 
 /** SigV4-sign any AWS request; resolves to the headers to add to it. */
 export function signRequest(input: SignRequestInput): Promise<SignedHeaders>;
+
+/** A user record read back from the stream (aggregated records are unpacked). */
+export interface StreamRecord {
+  shardId: string;
+  sequenceNumber: string;
+  /** Its index inside the aggregated Kinesis record that carried it. */
+  subSequenceNumber?: number;
+  partitionKey: string;
+  explicitHashKey?: string;
+  data: Uint8Array;
+  /** When Kinesis received it, epoch milliseconds. */
+  arrivedAt: number;
+}
+
+export interface KinesisReaderOptions {
+  region: string;
+  streamName?: string;
+  streamArn?: string;
+  endpoint?: string;
+  credentials: AwsCredentials | CredentialsProvider;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+/** A small polling reader for dashboards: ListShards, GetShardIterator, GetRecords. */
+export class KinesisReader {
+  constructor(options: KinesisReaderOptions);
+  /** Every `pollMs` (1000), the records that arrived since; rejects with a `KinesisEdgeError`. */
+  records(options?: {
+    from?: 'LATEST' | 'TRIM_HORIZON';
+    pollMs?: number;
+    limit?: number;
+    signal?: AbortSignal;
+  }): AsyncGenerator<StreamRecord[], void, void>;
+}

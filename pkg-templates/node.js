@@ -8,3 +8,4 @@ initSync({ module: readFileSync(new URL('./kinesis_edge_bg.wasm', import.meta.ur
 setSha256((bytes) => createHash('sha256').update(bytes).digest('hex'));
 
 export * from './api.js';
+export * from './reader.js';

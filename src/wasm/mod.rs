@@ -8,6 +8,7 @@ mod errors;
 mod host;
 mod options;
 mod producer;
+mod reader;
 mod sign_request;
 
 #[cfg(test)]

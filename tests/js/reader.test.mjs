@@ -1,0 +1,82 @@
+// KinesisReader, the package's small stream reader, against kinesalite: it reads back what two
+// producers (one aggregating, one not) wrote, unpacked into user records, and follows a split.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SplitShardCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import { KinesisProducer, KinesisReader } from 'kinesis-edge';
+import { startKinesalite, createStream, TEST_CREDENTIALS } from './support.mjs';
+
+let k;
+before(async () => {
+  k = await startKinesalite();
+});
+after(async () => {
+  await k?.close();
+});
+
+const options = (stream) => ({ region: 'us-east-1', streamName: stream, endpoint: k.endpoint, credentials: TEST_CREDENTIALS });
+
+/** Read until `count` records arrived (or 5 s passed). */
+async function readUntil(reader, count, from = 'TRIM_HORIZON') {
+  const controller = new AbortController();
+  const got = [];
+  const timer = setTimeout(() => controller.abort(), 5_000);
+  for await (const batch of reader.records({ from, pollMs: 20, signal: controller.signal })) {
+    got.push(...batch);
+    if (got.length >= count) break;
+  }
+  clearTimeout(timer);
+  return got;
+}
+
+test('reads back every record, aggregated ones unpacked, where put() said it was stored', async () => {
+  await createStream(k.client, 'readback', 3);
+  const plain = new KinesisProducer(options('readback'));
+  const packed = new KinesisProducer({ ...options('readback'), aggregation: true });
+  const readings = Array.from({ length: 600 }, (_, i) => ({ data: { i }, partitionKey: `device-${i % 17}` }));
+  const results = await Promise.all(readings.map((r, i) => (i % 2 ? packed : plain).put(r)));
+  await Promise.all([plain.close(), packed.close()]);
+
+  const got = await readUntil(new KinesisReader(options('readback')), readings.length);
+  assert.equal(got.length, readings.length);
+  const at = new Map(got.map((r) => [`${r.sequenceNumber}/${r.subSequenceNumber}`, r]));
+  readings.forEach((reading, i) => {
+    const r = at.get(`${results[i].sequenceNumber}/${results[i].subSequenceNumber}`);
+    assert.ok(r, `reading ${i}`);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(r.data)), reading.data);
+    assert.equal(r.partitionKey, reading.partitionKey);
+    assert.equal(r.shardId, results[i].shardId);
+    assert.ok(Math.abs(r.arrivedAt - Date.now()) < 60_000);
+  });
+  assert.ok(got.some((r) => r.subSequenceNumber === undefined) && got.some((r) => r.subSequenceNumber > 0));
+});
+
+test('LATEST skips what came before, and the reader follows a split into the child shards', async () => {
+  await createStream(k.client, 'followed', 1);
+  const producer = new KinesisProducer({ ...options('followed'), lingerMs: 0 });
+  await producer.put({ data: 'before', partitionKey: 'a' });
+  const reader = new KinesisReader(options('followed'));
+  const controller = new AbortController();
+  const seen = [];
+  const reading = (async () => {
+    for await (const batch of reader.records({ pollMs: 20, signal: controller.signal })) seen.push(...batch.map((r) => new TextDecoder().decode(r.data)));
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  await producer.put({ data: 'after-1', partitionKey: 'a' });
+  const { Shards } = await k.client.send(new ListShardsCommand({ StreamName: 'followed' }));
+  await k.client.send(new SplitShardCommand({ StreamName: 'followed', ShardToSplit: Shards[0].ShardId, NewStartingHashKey: (2n ** 127n).toString() }));
+  await new Promise((r) => setTimeout(r, 200));
+  await producer.putMany(Array.from({ length: 20 }, (_, i) => ({ data: `after-split-${i}`, partitionKey: `k${i}` })));
+  for (let i = 0; i < 100 && seen.length < 21; i++) await new Promise((r) => setTimeout(r, 50));
+  controller.abort();
+  await reading;
+  await producer.close();
+  assert.ok(!seen.includes('before'), 'LATEST starts after the existing records');
+  assert.equal(seen[0], 'after-1');
+  assert.deepEqual(seen.slice(1).sort(), Array.from({ length: 20 }, (_, i) => `after-split-${i}`).sort());
+});
+
+test('an error answer rejects with a coded KinesisEdgeError', async () => {
+  const reader = new KinesisReader(options('no-such-stream'));
+  await assert.rejects(reader.records().next(), (e) => e.name === 'KinesisEdgeError' && e.code === 'NotFound' && e.status === 400);
+});
