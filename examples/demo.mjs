@@ -1,25 +1,30 @@
 // The demo: N simulated devices stream readings through kinesis-edge into kinesalite, a local
-// Kinesis-compatible endpoint started here on 127.0.0.1. Prints live throughput, then reads the
-// stream back with an independent client (the AWS SDK for JavaScript) and checks every record.
+// Kinesis-compatible endpoint started here on 127.0.0.1, and the dashboard (www/) is served on
+// 127.0.0.1 for the browser's own devices. Prints live throughput; on Ctrl-C (or after
+// --seconds) reads the stream back with an independent client (the AWS SDK for JavaScript) and
+// checks every reading of the Node devices.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { KinesisProducer } from 'kinesis-edge';
 import { Device } from './devices.mjs';
+import { startDashboard } from './dashboard-server.mjs';
 
 const { values: args } = parseArgs({
   options: {
     devices: { type: 'string', default: '25' },
     rate: { type: 'string', default: '4' },
-    seconds: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '0' },
     port: { type: 'string', default: '4567' },
+    'ui-port': { type: 'string', default: '8080' },
     shards: { type: 'string', default: '4' },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log(`usage: node examples/demo.mjs [--devices 25] [--rate 4] [--seconds 15] [--port 4567] [--shards 4]
+  console.log(`usage: node examples/demo.mjs [--devices 25] [--rate 4] [--seconds 0] [--port 4567] [--ui-port 8080] [--shards 4]
   --rate     readings per second per device
-  --seconds  how long the devices stream (0: until Ctrl-C)`);
+  --seconds  how long the devices stream (0: until Ctrl-C)
+  --port     kinesalite's port; --ui-port the dashboard's`);
   process.exit(0);
 }
 const devices = Number(args.devices);
@@ -52,7 +57,12 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 20));
 }
 
+const dashboard = await startDashboard({
+  port: Number(args['ui-port']),
+  config: { endpoint, region: REGION, streamName: STREAM, ...credentials },
+});
 console.log(`kinesalite on ${endpoint}, stream "${STREAM}" with ${shards} shards`);
+console.log(`dashboard: ${dashboard.url}  (open it and press "Start devices")`);
 console.log(`${devices} devices, ${rate} readings/s each, ${seconds ? `${seconds} s` : 'until Ctrl-C'}\n`);
 
 const producer = new KinesisProducer({ region: REGION, streamName: STREAM, endpoint, credentials });
@@ -112,6 +122,8 @@ for (const shard of Shards) {
   while (it) {
     const r = await reader.send(new sdk.GetRecordsCommand({ ShardIterator: it, Limit: 10000 }));
     for (const rec of r.Records) {
+      // The dashboard's devices write here too; the check covers this process's readings.
+      if (!rec.PartitionKey.startsWith('sensor-')) continue;
       readBack += 1;
       const expected = sent.get(rec.SequenceNumber);
       const got = JSON.parse(Buffer.from(rec.Data).toString('utf8'));
@@ -126,4 +138,5 @@ console.log(`read back ${readBack} records from ${Shards.length} shards; ${intac
 console.log(`throughput: ${(s.recordsAcknowledged / elapsed).toFixed(0)} records/s acknowledged over ${elapsed.toFixed(1)} s`);
 reader.destroy();
 server.close();
+await dashboard.close();
 process.exit(intact === sent.size && readBack === sent.size && failed === 0 ? 0 : 1);

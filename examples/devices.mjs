@@ -12,10 +12,10 @@ export function mulberry32(seed) {
 }
 
 export class Device {
-  constructor(index, seed = 1) {
+  constructor(index, seed = 1, prefix = 'sensor') {
     const rand = mulberry32(seed * 7919 + index);
     this.rand = rand;
-    this.id = `sensor-${String(index).padStart(3, '0')}`;
+    this.id = `${prefix}-${String(index).padStart(3, '0')}`;
     this.seq = 0;
     this.temperature = 18 + rand() * 8;
     this.humidity = 35 + rand() * 30;

@@ -15,7 +15,7 @@ export const WRANGLER_CONFIG = join(root, 'examples/ingest-worker/wrangler.toml'
 const OFFLINE = { WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
 /** A free loopback port, below the kernel's ephemeral range when possible. */
-async function freePort() {
+export async function freePort() {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 10_000);
     const ok = await new Promise((resolve) => {
