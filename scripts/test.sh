@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: formatting and lints, native core tests, boundary tests in wasm under Node, then
-# the built npm package against kinesalite. Installs what it needs first (scripts/setup.sh).
+# Every test: formatting and lints, native core tests, boundary tests in wasm under Node and in
+# headless Chromium, then the built npm package against kinesalite, workerd and Chromium. Installs what it needs first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The AWS SDK (an independent reader in the tests) warns on Node 20 about its 2027 plans.
@@ -16,8 +16,12 @@ cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warning
 echo "== native tests (core)"
 cargo test
 
-echo "== wasm-bindgen tests (boundary, in Node)"
+echo "== wasm-bindgen tests (boundary), in Node and in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown --lib
+# Chromium's options (Debian's binary, headless, no background networking) are in webdriver.json.
+WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown --lib
 
 echo "== package: types, then tests in Node against kinesalite"
