@@ -4,5 +4,4 @@ import init from './kinesis_edge.js';
 
 await init({ module_or_path: new URL('./kinesis_edge_bg.wasm', import.meta.url) });
 
-export * from './api.js';
-export * from './reader.js';
+export * from './exports.js';

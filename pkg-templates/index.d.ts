@@ -241,3 +241,20 @@ export class KinesisReader {
     signal?: AbortSignal;
   }): AsyncGenerator<StreamRecord[], void, void>;
 }
+
+export interface CognitoIdentityPoolOptions {
+  /** `"<region>:<uuid>"`. */
+  identityPoolId: string;
+  /** Default: the pool id's region. */
+  region?: string;
+  /** Identity provider tokens for authenticated identities, e.g. `{ 'accounts.google.com': idToken }`. */
+  logins?: Record<string, string>;
+  /** Default `https://cognito-identity.<region>.amazonaws.com/`. */
+  endpoint?: string;
+  /** Where the identity id is kept across page loads. Default localStorage; `null` keeps none. */
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+/** Temporary credentials from a Cognito identity pool: the way to give a page AWS access. */
+export function fromCognitoIdentityPool(options: CognitoIdentityPoolOptions): CredentialsProvider;

@@ -8,5 +8,4 @@ const WASM_BASE64 = '__KINESIS_EDGE_WASM_BASE64__';
 
 await init({ module_or_path: Uint8Array.from(atob(WASM_BASE64), (c) => c.charCodeAt(0)) });
 
-export * from './api.js';
-export * from './reader.js';
+export * from './exports.js';

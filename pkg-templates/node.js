@@ -7,5 +7,4 @@ import { initSync, setSha256 } from './kinesis_edge.js';
 initSync({ module: readFileSync(new URL('./kinesis_edge_bg.wasm', import.meta.url)) });
 setSha256((bytes) => createHash('sha256').update(bytes).digest('hex'));
 
-export * from './api.js';
-export * from './reader.js';
+export * from './exports.js';

@@ -5,5 +5,4 @@ import { initSync } from './kinesis_edge.js';
 
 initSync({ module: wasmModule });
 
-export * from './api.js';
-export * from './reader.js';
+export * from './exports.js';

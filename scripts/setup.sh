@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing need, idempotently: the wasm target, wasm-bindgen-cli at
 # exactly the version Cargo.toml pins, the npm packages of package-lock.json (workerd, Deno and
-# Bun among them), and Debian's Chromium for the browser tests.
+# Bun among them), moto's server (PyPI) and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,11 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+fi
+
+# moto's server stands in for Cognito identity pools in the credentials tests.
+if ! command -v moto_server >/dev/null 2>&1; then
+  python3 -m pip install --quiet 'moto[server]==5.2.1'
 fi
 
 # The browser tests drive Debian's Chromium (never a browser a tool downloads).
