@@ -180,6 +180,8 @@ class Staging {
 
 /** Records cross into wasm at most this many at a time, so a blocked queue costs little to retry. */
 const COMMIT_CHUNK = 512;
+/** Keepalive request bodies a document may have in flight at once (the Fetch standard's limit). */
+const KEEPALIVE_BUDGET = 64 * 1024;
 
 /** Settles a `putMany` call once every one of its records has settled. */
 class Group {
@@ -221,6 +223,8 @@ export class KinesisProducer {
   #unstagedWaiters = [];
   #closing = false;
   #closeTimeoutMs;
+  /** Removes the page lifecycle listeners. */
+  #unlisten = () => {};
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
@@ -252,6 +256,29 @@ export class KinesisProducer {
       },
       onFail: (id, error) => this.#settle(id, error),
     });
+    if (options.lifecycle !== false) this.#listenToLifecycle();
+  }
+
+  /**
+   * On a page, flush when it is hidden or going away: what fits the keepalive budget leaves at
+   * once in keepalive requests, which outlive the page; the rest stays buffered (and is sent if
+   * the page comes back).
+   */
+  #listenToLifecycle() {
+    const doc = globalThis.document;
+    if (!doc?.addEventListener || !globalThis.addEventListener) return;
+    const flush = () => {
+      if (this.#closing && this.#inner.isIdle()) return;
+      if (!this.#blocked) this.#commit();
+      this.#inner.flushForUnload(KEEPALIVE_BUDGET);
+    };
+    const onVisibility = () => doc.visibilityState === 'hidden' && flush();
+    doc.addEventListener('visibilitychange', onVisibility);
+    globalThis.addEventListener('pagehide', flush);
+    this.#unlisten = () => {
+      doc.removeEventListener('visibilitychange', onVisibility);
+      globalThis.removeEventListener('pagehide', flush);
+    };
   }
 
   /**
@@ -301,7 +328,9 @@ export class KinesisProducer {
       this.#inner.close();
       await this.#settledBelow(this.#nextId);
     })();
-    if ((await Promise.race(deadline ? [done, deadline] : [done])) === 'deadline') {
+    const outcome = await Promise.race(deadline ? [done, deadline] : [done]);
+    this.#unlisten();
+    if (outcome === 'deadline') {
       const closed = kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
       for (const target of this.#staged.drain()) this.#deliver(target, closed);
       this.#blocked = false;

@@ -50,6 +50,9 @@ export interface KinesisProducerOptions {
    * Default off. Needs `kinesis:ListShards` to group by shard; without it, only records with the
    * same partition key share an aggregate. */
   aggregation?: boolean | AggregationOptions;
+  /** On a page: when it is hidden or going away (`visibilitychange`, `pagehide`), send what
+   * fits the browser's 64 KiB keepalive budget at once in keepalive requests. Default true. */
+  lifecycle?: boolean;
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }

@@ -319,6 +319,31 @@ impl Producer {
         {
             return None;
         }
+        if matches!(self.plan(), Plan::Wait) {
+            return None;
+        }
+        let limits = self.config.limits;
+        self.take_request(now, &limits)
+    }
+
+    /// A request for a page that is going away (`pagehide`, hidden): sent at once whatever the
+    /// linger, backoff and in-flight limit, its body at most `max_body` bytes (the browser's
+    /// keepalive budget). `None` when nothing is buffered or the oldest record does not fit;
+    /// records wait for a shard map no longer: they go ungrouped, as plain records.
+    pub fn next_unload_request(&mut self, now: Millis, max_body: usize) -> Option<PreparedRequest> {
+        let limits = Limits {
+            max_request_bytes: self.config.limits.max_request_bytes.min(max_body),
+            ..self.config.limits
+        };
+        let front = self.batcher.front()?;
+        if limits.request_overhead + front.encoded_len > limits.max_request_bytes {
+            return None;
+        }
+        self.take_request(now, &limits)
+    }
+
+    /// Take the next batch within `limits` and build its request (packing it when aggregating).
+    fn take_request(&mut self, now: Millis, limits: &Limits) -> Option<PreparedRequest> {
         let per_key = self.config.ordering == Ordering::PerKey;
         let batch_id = self.next_batch_id;
         let map_generation = self.aggregation.as_ref().map_or(0, Aggregation::generation);
@@ -327,13 +352,11 @@ impl Producer {
             .as_ref()
             .map_or(Plan::Plain, Aggregation::plan)
         {
-            Plan::Wait => return None,
-            Plan::Plain => {
+            Plan::Plain | Plan::Wait => {
                 let (records, body_len) = if per_key {
-                    self.batcher
-                        .take_one_per_key(&self.config.limits, &self.busy_keys)
+                    self.batcher.take_one_per_key(limits, &self.busy_keys)
                 } else {
-                    self.batcher.take(&self.config.limits)
+                    self.batcher.take(limits)
                 };
                 let request = request::put_records(
                     batch_id,
@@ -347,7 +370,7 @@ impl Producer {
                 let max_bytes = self.config.aggregation.map_or(0, |a| a.max_bytes);
                 let packed = packer::pack(
                     &mut self.batcher,
-                    &self.config.limits,
+                    limits,
                     max_bytes,
                     grouping,
                     per_key.then_some(&self.busy_keys),
@@ -1302,5 +1325,47 @@ mod tests {
             .authorization
             .starts_with("AWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature="));
         assert_eq!(signed.security_token.as_deref(), Some("TOKEN"));
+    }
+
+    #[test]
+    fn unload_requests_ignore_linger_backoff_and_in_flight_but_keep_the_budget() {
+        let mut p = producer_with(ProducerOptions {
+            linger_ms: Some(60_000.0),
+            max_in_flight_requests: Some(1.0),
+            ..Default::default()
+        });
+        for i in 0..40 {
+            p.put(rec(&format!("k{i}")), 0).unwrap();
+        }
+        p.flush();
+        // One request in flight already, the limit reached: a normal request waits.
+        let first = p.next_request(0).unwrap();
+        p.on_failure(
+            first.batch_id,
+            transport_failure(ErrorCode::Network, "reset"),
+            1,
+        );
+        assert!(p.next_request(1).is_none(), "backing off");
+        let mut sent = 0;
+        while let Some(req) = p.next_unload_request(1, 1_000) {
+            assert!(req.body.len() <= 1_000, "{}", req.body.len());
+            sent += keys(&req).len();
+        }
+        assert_eq!(sent, 40, "every record within the budget, several requests");
+        assert!(p.next_unload_request(1, 1_000).is_none());
+
+        // A record larger than the budget is not sent (it stays for the spool or the next page).
+        p.put(
+            Record {
+                data: vec![b'x'; 2_000],
+                partition_key: "big".into(),
+                explicit_hash_key: None,
+            },
+            2,
+        )
+        .unwrap();
+        assert!(p.next_unload_request(2, 1_000).is_none());
+        assert_eq!(p.stats(2).buffered_records, 1);
+        assert!(p.next_unload_request(2, 64 * 1024).is_some());
     }
 }

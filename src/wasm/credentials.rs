@@ -67,6 +67,20 @@ impl CredentialSource {
         }
     }
 
+    /// Credentials valid at `now` without waiting: static ones, or a provider's cached ones that
+    /// have not expired (for a page that is going away, which cannot wait for a provider).
+    pub fn current(&self, now: Millis) -> Option<Credentials> {
+        match self {
+            Self::Static(c) => Some(c.clone()),
+            Self::Provider { cached, .. } => cached
+                .try_borrow()
+                .ok()?
+                .as_ref()
+                .filter(|c| !c.expires_within(now, 0))
+                .cloned(),
+        }
+    }
+
     /// Credentials valid at `now`, calling the provider when the cache is empty or expiring.
     pub async fn get(&self, now: Millis) -> Result<Credentials, Error> {
         let (provider, cached, pending) = match self {

@@ -161,14 +161,17 @@ pub fn abort(controller: &JsValue) {
     }
 }
 
-/// POST `body` with `headers`, aborted when `deadline` passes or is aborted.
-pub async fn post(
+/// Start a POST of `body` with `headers`, aborted when `deadline` passes or is aborted; the
+/// fetch is called before this returns (a page that is going away may run nothing later).
+/// `keepalive`: the request may outlive the page (the browser caps such bodies at 64 KiB in all).
+pub fn start_post(
     fetch: &(Function, JsValue),
     url: &str,
     headers: &[(&str, &str)],
     body: &Uint8Array,
     deadline: &Deadline,
-) -> Result<HttpResponse, PostError> {
+    keepalive: bool,
+) -> Result<JsValue, PostError> {
     let header_obj = Object::new();
     for (name, value) in headers {
         let _ = Reflect::set(
@@ -178,20 +181,29 @@ pub async fn post(
         );
     }
     let init = Object::new();
-    let _ = Reflect::set(
-        &init,
-        &JsValue::from_str("method"),
-        &JsValue::from_str("POST"),
-    );
-    let _ = Reflect::set(&init, &JsValue::from_str("headers"), &header_obj);
-    let _ = Reflect::set(&init, &JsValue::from_str("body"), body);
-    let _ = Reflect::set(&init, &JsValue::from_str("signal"), &deadline.signal());
-    let returned = fetch
+    let set = |key: &str, value: &JsValue| {
+        let _ = Reflect::set(&init, &JsValue::from_str(key), value);
+    };
+    set("method", &JsValue::from_str("POST"));
+    set("headers", &header_obj);
+    set("body", body);
+    set("signal", &deadline.signal());
+    if keepalive {
+        set("keepalive", &JsValue::TRUE);
+    }
+    fetch
         .0
         .call2(&fetch.1, &JsValue::from_str(url), &init)
-        .map_err(|e| deadline.error(&e))?;
+        .map_err(|e| deadline.error(&e))
+}
+
+/// The answer to a request [`start_post`] started.
+pub async fn finish_post(
+    returned: &JsValue,
+    deadline: &Deadline,
+) -> Result<HttpResponse, PostError> {
     // A fetch that ignores the signal (a user's own) still loses the race against the deadline.
-    let response = JsFuture::from(race_deadline(&returned, deadline))
+    let response = JsFuture::from(race_deadline(returned, deadline))
         .await
         .map_err(|e| deadline.error(&e))?;
     let headers = get(&response, "headers")

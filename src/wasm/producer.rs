@@ -4,7 +4,7 @@
 //! record), so that the JS wrapper owns the promises and an answer of 500 acknowledgements
 //! crosses the boundary once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Uint8Array};
@@ -16,9 +16,10 @@ use super::errors::{error_to_js, failure_to_js, invalid_option};
 use super::host::{self, HttpResponse, PostError};
 use super::options::{field, producer_options};
 use crate::core::classify::transport_failure;
+use crate::core::signer::sha256_hex;
 use crate::core::{
-    Answer, Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer, ProducerConfig, Record,
-    Settlement,
+    Answer, Credentials, Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer,
+    ProducerConfig, Record, Settlement,
 };
 
 struct Timer {
@@ -35,6 +36,8 @@ struct Shared {
     timer: RefCell<Option<Timer>>,
     /// Abort controllers of the requests in flight, so that `abandon` can stop them.
     aborts: RefCell<Vec<(u64, JsValue)>>,
+    /// Body bytes of keepalive requests in flight (the browser allows 64 KiB in all).
+    keepalive_bytes: Cell<usize>,
     /// The linger timer's callback, made once; it holds only a weak reference.
     tick: RefCell<Option<Closure<dyn FnMut()>>>,
 }
@@ -83,6 +86,7 @@ impl WasmProducer {
             on_fail: callback(&hooks, "onFail")?,
             timer: RefCell::new(None),
             aborts: RefCell::new(Vec::new()),
+            keepalive_bytes: Cell::new(0),
             tick: RefCell::new(None),
         });
         let weak: Weak<Shared> = Rc::downgrade(&shared);
@@ -148,6 +152,55 @@ impl WasmProducer {
             core.flush();
         }
         pump(&self.shared);
+    }
+
+    /// The page is going away (`pagehide`, or hidden): send what fits the keepalive budget now,
+    /// as keepalive requests signed synchronously (cached credentials, SHA-256 in wasm), since
+    /// the page may run nothing after this returns. `budget`: keepalive body bytes allowed in
+    /// flight (64 KiB in browsers), less what keepalive requests already use. Returns the
+    /// records left unsent (for the spool).
+    #[wasm_bindgen(js_name = flushForUnload)]
+    pub fn flush_for_unload(&self, budget: u32) -> u32 {
+        let now = host::now();
+        let Some(credentials) = self.shared.credentials.current(now) else {
+            return self.buffered();
+        };
+        loop {
+            let remaining = (budget as usize).saturating_sub(self.shared.keepalive_bytes.get());
+            let request = match self.shared.core.try_borrow_mut() {
+                Ok(mut core) => core.next_unload_request(now, remaining),
+                Err(_) => None,
+            };
+            let Some(request) = request else { break };
+            let hash = sha256_hex(&request.body);
+            let batch_id = request.batch_id;
+            match dispatch(&self.shared, &request, &credentials, &hash, true) {
+                Ok(started) => {
+                    let shared = Rc::clone(&self.shared);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let outcome = finish(&shared, batch_id, started).await;
+                        settle(&shared, batch_id, outcome);
+                    });
+                }
+                Err(failure) => {
+                    // Back to the buffer (a retryable failure): the spool or the next page has it.
+                    if let Ok(mut core) = self.shared.core.try_borrow_mut() {
+                        let settled = core.on_failure(batch_id, failure, now);
+                        drop(core);
+                        deliver(&self.shared, settled);
+                    }
+                    break;
+                }
+            }
+        }
+        self.buffered()
+    }
+
+    fn buffered(&self) -> u32 {
+        self.shared
+            .core
+            .try_borrow()
+            .map_or(0, |c| c.stats(host::now()).buffered_records as u32)
     }
 
     /// Refuse new records and send the rest.
@@ -275,8 +328,18 @@ fn arm_timer(shared: &Shared, now: u64) {
 }
 
 async fn send(shared: Rc<Shared>, request: PreparedRequest) {
-    let batch_id = request.batch_id;
-    let outcome = attempt(&shared, &request).await;
+    let outcome = match prepare(&shared, &request).await {
+        Ok((credentials, hash)) => match dispatch(&shared, &request, &credentials, &hash, false) {
+            Ok(started) => finish(&shared, request.batch_id, started).await,
+            Err(f) => Err(f),
+        },
+        Err(f) => Err(f),
+    };
+    settle(&shared, request.batch_id, outcome);
+}
+
+/// Hand an answer (or the failure to get one) to the core, deliver what settled, send more.
+fn settle(shared: &Rc<Shared>, batch_id: u64, outcome: Result<HttpResponse, Failure>) {
     let now = host::now();
     let settlements = match shared.core.try_borrow_mut() {
         Err(_) => Vec::new(),
@@ -299,11 +362,15 @@ async fn send(shared: Rc<Shared>, request: PreparedRequest) {
             settlements
         }
     };
-    deliver(&shared, settlements);
-    pump(&shared);
+    deliver(shared, settlements);
+    pump(shared);
 }
 
-async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpResponse, Failure> {
+/// Credentials and the body's SHA-256 (the host's digests are asynchronous).
+async fn prepare(
+    shared: &Shared,
+    request: &PreparedRequest,
+) -> Result<(Credentials, String), Failure> {
     let credentials = shared
         .credentials
         .get(host::now())
@@ -311,27 +378,81 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
         .map_err(|e| e.to_failure())?;
     let body = Uint8Array::from(request.body.as_slice());
     let hash = host::sha256_hex(&body, &request.body).await;
+    Ok((credentials, hash))
+}
+
+/// A request on its way: the fetch's promise, its deadline, and its keepalive body size.
+struct Started {
+    returned: JsValue,
+    deadline: host::Deadline,
+    keepalive_bytes: usize,
+}
+
+/// Sign `request` and start its fetch, now.
+fn dispatch(
+    shared: &Shared,
+    request: &PreparedRequest,
+    credentials: &Credentials,
+    hash: &str,
+    keepalive: bool,
+) -> Result<Started, Failure> {
     let (signed, timeout_ms) = {
         let mut core = shared
             .core
             .try_borrow_mut()
             .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?;
         let signed = core
-            .sign(request, &credentials, &hash, host::now())
+            .sign(request, credentials, hash, host::now())
             .map_err(|e| e.to_failure())?;
         (signed, core.config().request_timeout_ms)
     };
     let mut headers: Vec<(&str, &str)> = request.headers.clone();
     headers.extend(signed.pairs());
     let deadline = host::Deadline::start(timeout_ms);
+    let body = Uint8Array::from(request.body.as_slice());
+    let returned = host::start_post(
+        &shared.fetch,
+        &request.url,
+        &headers,
+        &body,
+        &deadline,
+        keepalive,
+    )
+    .map_err(|e| post_failure(e, timeout_ms))?;
     if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
         aborts.push((request.batch_id, deadline.controller()));
     }
-    let answer = host::post(&shared.fetch, &request.url, &headers, &body, &deadline).await;
+    let keepalive_bytes = if keepalive { request.body.len() } else { 0 };
+    shared
+        .keepalive_bytes
+        .set(shared.keepalive_bytes.get() + keepalive_bytes);
+    Ok(Started {
+        returned,
+        deadline,
+        keepalive_bytes,
+    })
+}
+
+async fn finish(shared: &Shared, batch_id: u64, started: Started) -> Result<HttpResponse, Failure> {
+    let answer = host::finish_post(&started.returned, &started.deadline).await;
     if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
-        aborts.retain(|(id, _)| *id != request.batch_id);
+        aborts.retain(|(id, _)| *id != batch_id);
     }
-    answer.map_err(|e| match e {
+    shared.keepalive_bytes.set(
+        shared
+            .keepalive_bytes
+            .get()
+            .saturating_sub(started.keepalive_bytes),
+    );
+    let timeout_ms = shared
+        .core
+        .try_borrow()
+        .map_or(0, |c| c.config().request_timeout_ms);
+    answer.map_err(|e| post_failure(e, timeout_ms))
+}
+
+fn post_failure(e: PostError, timeout_ms: u64) -> Failure {
+    match e {
         PostError::Network(why) => {
             transport_failure(ErrorCode::Network, &format!("fetch failed: {why}"))
         }
@@ -341,7 +462,7 @@ async fn attempt(shared: &Shared, request: &PreparedRequest) -> Result<HttpRespo
                 "no answer within requestTimeoutMs ({timeout_ms} ms); the request was aborted"
             ),
         ),
-    })
+    }
 }
 
 /// Report settlements: acknowledgements in one call, as ids, two `\n`-joined strings (the

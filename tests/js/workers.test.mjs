@@ -3,36 +3,20 @@
 // an independent reader finds it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { join, dirname, extname, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startKinesalite, createStream, readStream } from './support.mjs';
 import { launchChromium } from './chromium.mjs';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+import { serveProject } from './static-server.mjs';
 
 let k;
 let server;
 before(async () => {
   k = await startKinesalite();
   await createStream(k.client, 'in-workers', 1);
-  // The page, the package and the workers; the service worker at the root so it controls '/'.
-  server = createServer(async (req, res) => {
-    const path = normalize(new URL(req.url, 'http://x').pathname);
-    const file = path === '/sw.js' ? join(root, 'tests/js/workers/sw.js') : join(root, path);
-    if (!file.startsWith(root) || !/^\/(pkg|tests\/js\/workers)\/|^\/sw\.js$/.test(path)) return res.writeHead(404).end();
-    try {
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  // The service worker at the root, so that it may control the page.
+  server = await serveProject({ allow: /^\/(pkg|tests\/js\/workers)\//, aliases: { '/sw.js': 'tests/js/workers/sw.js' } });
 });
 after(async () => {
-  await new Promise((r) => server?.close(r));
+  await server?.close();
   await k?.close();
 });
 
@@ -43,7 +27,7 @@ test('a dedicated worker and a service worker each put a record', async () => {
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const query = new URLSearchParams({ endpoint: k.endpoint, stream: 'in-workers' });
-    await page.goto(`http://127.0.0.1:${server.address().port}/tests/js/workers/page.html?${query}`);
+    await page.goto(`${server.url}/tests/js/workers/page.html?${query}`);
     const result = await page.waitForFunction(() => window.__result, null, { timeout: 30_000 }).then((h) => h.jsonValue());
     assert.deepEqual(errors, []);
     const stored = await readStream(k.client, 'in-workers');
