@@ -1,7 +1,8 @@
 // The benchmark command (`npm run bench`): CPU per 500-record batch from JS values to a signed
 // request, cold start (fresh process: import + first signed batch), and the min+gzip size of
 // each producer's browser bundle, for kinesis-edge and its peers, printed side by side; then the
-// cost table: Kinesis records, calls and PUT payload units with aggregation off and on; then the
+// same per-batch time in headless Chromium with the browser builds; the cost table: Kinesis
+// records, calls and PUT payload units with aggregation off and on; then the
 // example ingest worker in real workerd: CPU per request of 100 readings, and its cold start.
 // Figures, not assertions: tests never time anything.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { peers, readings } from './peers.mjs';
 import { costTable } from './cost.mjs';
 import { workerFigures } from './worker.mjs';
+import { browserFigures } from './browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The AWS SDK (the independent reader / a peer) warns on Node 20 about its 2027 plans.
@@ -147,6 +149,15 @@ function printTable(header, table) {
 printTable(header, table);
 console.log('');
 console.log(`wasm module: ${wasmBytes} bytes raw, ${sizes['kinesis-edge'].wasm} bytes gzipped`);
+
+const chromium = await browserFigures({ batches: BATCHES });
+console.log('');
+console.log(`Chromium ${chromium.version} (headless, Debian's): the browser builds on one page, ${chromium.batches} batches of 500 readings each`);
+console.log('');
+printTable(
+  ['producer', 'ms to signed request (mean)', '(median)'],
+  Object.entries(chromium.results).map(([name, r]) => [name, r.mean.toFixed(3), r.median.toFixed(3)]),
+);
 
 const cost = costTable(COST_READINGS);
 console.log('');

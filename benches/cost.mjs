@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REGION, STREAM, ENDPOINT, CREDENTIALS } from './peers.mjs';
+import { REGION, STREAM, ENDPOINT, CREDENTIALS } from './peers-common.mjs';
 
 const SHARDS = 4;
 const MAX = 2n ** 128n - 1n;
