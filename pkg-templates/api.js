@@ -1,6 +1,7 @@
 // The JavaScript face of kinesis-edge, shared by every runtime entry point. The entry point
 // initialises the wasm module first; this file only wraps it in an idiomatic API.
 import { WasmProducer, signRequestNormalized } from './kinesis_edge.js';
+import { Spool } from './spool.js';
 
 const ERROR_NAME = 'KinesisEdgeError';
 const NO_HASH_KEY = 0xffffffff;
@@ -182,6 +183,11 @@ class Staging {
 const COMMIT_CHUNK = 512;
 /** Keepalive request bodies a document may have in flight at once (the Fetch standard's limit). */
 const KEEPALIVE_BUDGET = 64 * 1024;
+const DEFAULT_SPOOL_MAX_BYTES = 10 * 1024 * 1024;
+/** Refusals for good: such a reading leaves the spool; any other failure keeps it for later. */
+const REFUSED_FOR_GOOD = new Set(['InvalidRecord', 'NotFound', 'AccessDenied', 'Validation', 'Kms']);
+/** A reading that settled unsent but spooled is tried again this much later (or when online). */
+const SPOOL_RETRY_MS = 5_000;
 
 /** Settles a `putMany` call once every one of its records has settled. */
 class Group {
@@ -225,6 +231,10 @@ export class KinesisProducer {
   #closeTimeoutMs;
   /** Removes the page lifecycle listeners. */
   #unlisten = () => {};
+  /** `spool: 'indexeddb'`: the write-ahead copy of accepted readings. */
+  #spool = null;
+  #draining = false;
+  #drainTimer;
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
@@ -257,6 +267,45 @@ export class KinesisProducer {
       onFail: (id, error) => this.#settle(id, error),
     });
     if (options.lifecycle !== false) this.#listenToLifecycle();
+    if (options.spool !== undefined && options.spool !== false) this.#openSpool(options);
+  }
+
+  #openSpool({ spool, spoolMaxBytes = DEFAULT_SPOOL_MAX_BYTES, spoolName, streamName, streamArn }) {
+    if (spool !== 'indexeddb' || typeof globalThis.indexedDB?.open !== 'function') {
+      throw kinesisError('InvalidOption', "invalid option `spool`: must be 'indexeddb', where IndexedDB exists", { field: 'spool' });
+    }
+    if (typeof spoolMaxBytes !== 'number' || !(spoolMaxBytes > 0)) {
+      throw kinesisError('InvalidOption', 'invalid option `spoolMaxBytes`: must be a positive number of bytes', { field: 'spoolMaxBytes' });
+    }
+    this.#spool = new Spool({ name: spoolName ?? `kinesis-edge:${streamArn ?? streamName}`, maxBytes: spoolMaxBytes });
+    this.#spool.ready.then(() => this.#drainSpool());
+    if (globalThis.addEventListener) {
+      const online = () => this.#drainSpool();
+      globalThis.addEventListener('online', online);
+      const unlisten = this.#unlisten;
+      this.#unlisten = () => (unlisten(), globalThis.removeEventListener('online', online));
+    }
+  }
+
+  /** Send again what the spool holds and this page does not: leftovers of closed pages, and
+   * this page's readings that settled unsent (expired while offline, say). */
+  async #drainSpool() {
+    if (this.#draining || this.#closing) return;
+    this.#draining = true;
+    try {
+      const entries = await this.#spool.leftovers();
+      for (const entry of entries) {
+        this.#staged.push(entry.data, entry.partitionKey, entry.explicitHashKey, { spoolKey: entry.key });
+      }
+      this.#schedule();
+      // A large spool drains in passes.
+      if (entries.length) {
+        clearTimeout(this.#drainTimer);
+        this.#drainTimer = setTimeout(() => this.#drainSpool(), SPOOL_RETRY_MS);
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 
   /**
@@ -330,6 +379,7 @@ export class KinesisProducer {
     })();
     const outcome = await Promise.race(deadline ? [done, deadline] : [done]);
     this.#unlisten();
+    clearTimeout(this.#drainTimer);
     if (outcome === 'deadline') {
       const closed = kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
       for (const target of this.#staged.drain()) this.#deliver(target, closed);
@@ -348,7 +398,7 @@ export class KinesisProducer {
     stats.waitingRecords = this.#staged.length;
     const kinesis = stats.kinesisRecordsAcknowledged;
     stats.recordsPerKinesisRecord = kinesis ? stats.recordsAcknowledged / kinesis : 0;
-    return stats;
+    return this.#spool ? Object.assign(stats, this.#spool.stats()) : stats;
   }
 
   #schedule() {
@@ -395,9 +445,16 @@ export class KinesisProducer {
       let refused = 1;
       let taken = 0;
       let full = false;
+      const spooled = [];
       for (let index = 0; index < n; index++, taken++) {
         if (answer[refused] !== index) {
-          this.#pending.set(id++, targets[index]);
+          const target = targets[index];
+          if (this.#spool && target.spoolKey !== undefined) this.#spool.track(id, target.spoolKey);
+          else if (this.#spool) {
+            const data = datas[index];
+            spooled.push({ id, data: typeof data === 'string' ? data : data.slice(), partitionKey: keys[index], explicitHashKey: hashKeys[index] });
+          }
+          this.#pending.set(id++, target);
           continue;
         }
         const error = answer[refused + 1];
@@ -411,6 +468,7 @@ export class KinesisProducer {
       }
       this.#nextId = id;
       this.#staged.advance(taken);
+      if (spooled.length) this.#spool.add(spooled);
       if (full) {
         this.#blocked = true;
         return;
@@ -421,6 +479,8 @@ export class KinesisProducer {
   }
 
   #deliver(target, error, value) {
+    // A reading from the spool has no caller waiting; one that was not taken stays spooled.
+    if (target.spoolKey !== undefined) return error && this.#spool.release(target.spoolKey);
     if (target.group) target.group.settle(target.index, error, value);
     else if (error) target.reject(error);
     else target.resolve(value);
@@ -430,6 +490,12 @@ export class KinesisProducer {
     const target = this.#pending.get(id);
     if (!target) return;
     this.#pending.delete(id);
+    if (this.#spool?.settled(id, Boolean(error) && !REFUSED_FOR_GOOD.has(error.code))) {
+      // Not delivered, but kept: it is sent again later (online again, or the next page load).
+      error.spooled = true;
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = setTimeout(() => this.#drainSpool(), SPOOL_RETRY_MS);
+    }
     this.#deliver(target, error, value);
     if (this.#waiters.length) this.#wake();
     if (this.#blocked) {

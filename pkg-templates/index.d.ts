@@ -53,6 +53,14 @@ export interface KinesisProducerOptions {
   /** On a page: when it is hidden or going away (`visibilitychange`, `pagehide`), send what
    * fits the browser's 64 KiB keepalive budget at once in keepalive requests. Default true. */
   lifecycle?: boolean;
+  /** `'indexeddb'`: keep every accepted reading in IndexedDB until Kinesis acknowledged it, and
+   * send what is left (closed page, offline, outage) when back online or on the next load. */
+  spool?: 'indexeddb';
+  /** Spool size cap (data plus keys). Beyond it, new readings are kept in memory only, counted
+   * in `stats().spoolOverflowRecords`. Default 10 MiB. */
+  spoolMaxBytes?: number;
+  /** IndexedDB database name. Default `kinesis-edge:<streamArn or streamName>`. */
+  spoolName?: string;
   /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
@@ -132,6 +140,12 @@ export interface ProducerStats {
   recordsPerKinesisRecord: number;
   /** Records given to `put` that wait for room in a full buffer. */
   waitingRecords: number;
+  /** With `spool`: readings in the spool, their bytes, readings not spooled (cap reached), and
+   * readings sent again from the spool. */
+  spooledRecords?: number;
+  spooledBytes?: number;
+  spoolOverflowRecords?: number;
+  spoolResent?: number;
 }
 
 export type KinesisEdgeErrorCode =
@@ -169,6 +183,8 @@ export interface KinesisEdgeError extends Error {
   retryable?: boolean;
   /** On `Expired`: the code of the last failure before the time to live ran out. */
   lastCode?: KinesisEdgeErrorCode;
+  /** With `spool`: the reading was not delivered but stays spooled, to be sent later. */
+  spooled?: boolean;
   /** On a `putMany` rejection: every record's outcome, in order. */
   results?: PromiseSettledResult<PutRecordResult>[];
 }

@@ -1,0 +1,130 @@
+// The IndexedDB spool in headless Chromium: readings kept from Kinesis by being offline, by the
+// page closing mid-burst, or by expiring, are sent when the page is online again or on the next
+// load, oldest first, with their partition keys; nothing accepted is lost.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startKinesalite, createStream, readStream } from './support.mjs';
+import { launchChromium } from './chromium.mjs';
+import { serveProject } from './static-server.mjs';
+
+let k;
+let server;
+let browser;
+before(async () => {
+  k = await startKinesalite();
+  server = await serveProject();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await k?.close();
+});
+
+/** Readings of `run` in `stream` (each once per copy), waiting up to `ms` for `atLeast`. */
+async function arrived(stream, run, atLeast, ms = 8_000) {
+  let found = [];
+  for (const started = Date.now(); Date.now() - started < ms; await new Promise((r) => setTimeout(r, 100))) {
+    found = (await readStream(k.client, stream))
+      .map((r) => ({ key: r.PartitionKey, ...JSON.parse(Buffer.from(r.Data).toString()) }))
+      .filter((d) => d.run === run);
+    if (found.length >= atLeast) break;
+  }
+  return found;
+}
+
+/** A context with a page of its own, so that closing the test's pages never closes it. */
+async function newContext() {
+  const context = await browser.newContext();
+  await context.newPage();
+  return context;
+}
+
+async function openPage(context, stream, params = {}) {
+  const page = await context.newPage();
+  const q = new URLSearchParams({ endpoint: k.endpoint, stream, ...params });
+  await page.goto(`${server.url}/tests/js/pages/spool.html?${q}`);
+  await page.waitForFunction(() => window.__ready);
+  return page;
+}
+
+/** Close like a user does (unload handlers run), and wait until the page is gone. */
+async function closePage(page) {
+  const closed = new Promise((resolve) => page.once('close', resolve));
+  await page.close({ runBeforeUnload: true });
+  await closed;
+}
+
+const stats = (page) => page.evaluate(() => window.__producer.stats());
+const waitFor = async (page, predicate, arg) => page.waitForFunction(predicate, arg, { timeout: 10_000 });
+const indices = (found) => [...new Set(found.map((d) => d.i))].sort((a, b) => a - b);
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+test('offline, then closed: the next page load sends every spooled reading', async () => {
+  await createStream(k.client, 'spool-closed', 2);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-closed');
+  await context.setOffline(true);
+  await page.evaluate(() => window.putReadings('offline-closed', 100));
+  await waitFor(page, () => window.__producer.stats().spooledRecords === 100);
+  await closePage(page);
+  await context.setOffline(false);
+
+  const next = await openPage(context, 'spool-closed');
+  const found = await arrived('spool-closed', 'offline-closed', 100);
+  assert.deepEqual(indices(found), range(100), 'every reading arrived');
+  assert.equal(found.length, 100, 'none twice (none had reached Kinesis)');
+  for (const d of found) assert.equal(d.key, `tab-${d.i % 7}`, 'with its partition key');
+  await waitFor(next, () => window.__producer.stats().spooledRecords === 0);
+  assert.equal((await stats(next)).spoolResent, 100);
+  await context.close();
+});
+
+test('offline in the same page: readings that expired are sent when it is back online', async () => {
+  await createStream(k.client, 'spool-online', 1);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-online', { ttl: '1500' });
+  await context.setOffline(true);
+  await page.evaluate(() => window.putReadings('came-back', 50));
+  await waitFor(page, () => window.__outcomes.length === 50);
+  assert.deepEqual(await page.evaluate(() => [...new Set(window.__outcomes)]), ['Expired:spooled']);
+  await context.setOffline(false);
+  const found = await arrived('spool-online', 'came-back', 50);
+  assert.deepEqual(indices(found), range(50));
+  await waitFor(page, () => window.__producer.stats().spooledRecords === 0);
+  await context.close();
+});
+
+test('closed mid-burst: keepalive sends what fits, the next load the rest; nothing is lost', async () => {
+  await createStream(k.client, 'spool-burst', 2);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-burst', { linger: '60000' });
+  await page.evaluate(() => window.putReadings('burst', 400, 1000));
+  await waitFor(page, () => window.__producer.stats().spooledRecords === 400);
+  await closePage(page);
+  const early = (await arrived('spool-burst', 'burst', 400, 1_000)).length;
+  assert.ok(early > 0 && early < 400, `${early} left in keepalive requests`);
+
+  await openPage(context, 'spool-burst');
+  const found = await arrived('spool-burst', 'burst', 400 + early);
+  assert.deepEqual(indices(found), range(400), `every reading arrived (${found.length} with copies, ${early} at close)`);
+  // At least once: a reading whose answer the closed page never got is sent again.
+  assert.ok(found.length <= 400 + early, `${found.length - 400} duplicates, at most the ${early} sent at close`);
+  await context.close();
+});
+
+test('past spoolMaxBytes, readings are kept in memory only and counted', async () => {
+  await createStream(k.client, 'spool-cap', 1);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-cap', { max: '2000' });
+  await context.setOffline(true);
+  await page.evaluate(() => window.putReadings('capped', 100));
+  await waitFor(page, () => window.__producer.stats().spoolOverflowRecords > 0);
+  const s = await stats(page);
+  assert.ok(s.spooledBytes <= 2000, `${s.spooledBytes} bytes spooled`);
+  assert.equal(s.spooledRecords + s.spoolOverflowRecords, 100);
+  // Back online, all of them still go (from memory or from the spool).
+  await context.setOffline(false);
+  assert.deepEqual(indices(await arrived('spool-cap', 'capped', 100)), range(100));
+  await context.close();
+});
