@@ -1,71 +1,14 @@
-// Bundled for the browser by benches/browser.mjs: the three producers on one page, each reduced
-// to "500 JS values in, one signed PutRecords request out" against a fetch that captures the
-// request and answers at once (as in peers.mjs, with browser builds: WebCrypto, fetch Response).
+// Bundled for the browser by benches/browser.mjs: the three producers' browser builds on one page
+// (see peers-common.mjs), with the browser's stream and base64.
 import { KinesisProducer } from 'kinesis-edge/inline';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { AwsClient } from 'aws4fetch';
-import { REGION, STREAM, ENDPOINT, CREDENTIALS, readings, ok500 } from './peers-common.mjs';
-const encoder = new TextEncoder();
+import { readings, ok500, kinesisEdgePeer, sdkPeer, aws4fetchPeer } from './peers-common.mjs';
 
 const peers = {
-  'kinesis-edge': () => {
-    let signed;
-    const producer = new KinesisProducer({
-      region: REGION,
-      streamName: STREAM,
-      endpoint: ENDPOINT,
-      credentials: CREDENTIALS,
-      lingerMs: 60_000,
-      lifecycle: false,
-      fetch: async () => {
-        signed();
-        await null;
-        return new Response(ok500, { status: 200 });
-      },
-    });
-    return (records) => {
-      const ready = new Promise((r) => (signed = r));
-      return { signed: ready, done: producer.putMany(records) };
-    };
-  },
-  '@aws-sdk/client-kinesis': () => {
-    let signed;
-    const client = new KinesisClient({
-      region: REGION,
-      endpoint: ENDPOINT,
-      credentials: CREDENTIALS,
-      requestHandler: {
-        handle: async () => {
-          signed();
-          await null;
-          return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: new Response(ok500).body } };
-        },
-      },
-    });
-    return (records) => {
-      const ready = new Promise((r) => (signed = r));
-      const done = client.send(
-        new PutRecordsCommand({ StreamName: STREAM, Records: records.map((r) => ({ Data: encoder.encode(JSON.stringify(r.data)), PartitionKey: r.partitionKey })) }),
-      );
-      return { signed: ready, done };
-    };
-  },
-  aws4fetch: () => {
-    const client = new AwsClient({ ...CREDENTIALS, region: REGION, service: 'kinesis' });
-    const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
-    return (records) => {
-      const body = JSON.stringify({
-        Records: records.map((r) => ({ Data: base64(encoder.encode(JSON.stringify(r.data))), PartitionKey: r.partitionKey })),
-        StreamName: STREAM,
-      });
-      const signed = client.sign(ENDPOINT + '/', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecords' },
-        body,
-      });
-      return { signed, done: signed };
-    };
-  },
+  'kinesis-edge': () => kinesisEdgePeer(KinesisProducer, { lifecycle: false }),
+  '@aws-sdk/client-kinesis': () => sdkPeer({ KinesisClient, PutRecordsCommand }, () => new Response(ok500).body),
+  aws4fetch: () => aws4fetchPeer(AwsClient, (bytes) => btoa(String.fromCharCode(...bytes))),
 };
 
 /** Per producer: mean and median ms from JS values to the signed request, over `batches`. */

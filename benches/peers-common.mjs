@@ -28,3 +28,75 @@ export const ok500 = JSON.stringify({
   FailedRecordCount: 0,
   Records: Array.from({ length: 500 }, (_, i) => ({ SequenceNumber: `${i}`, ShardId: 'shardId-000000000000' })),
 });
+
+// The three producers under test, each reduced to "500 JS values in, one signed PutRecords
+// request out": `batch(records)` -> `{ signed, done }`, where `signed` resolves when the signed
+// request reaches the transport (captured, never sent) and `done` when the producer has also
+// read the canned answer. Node and the browser pass their own builds and stream/base64 helpers.
+const encoder = new TextEncoder();
+
+export function kinesisEdgePeer(KinesisProducer, options = {}) {
+  let signed;
+  const producer = new KinesisProducer({
+    region: REGION,
+    streamName: STREAM,
+    endpoint: ENDPOINT,
+    credentials: CREDENTIALS,
+    lingerMs: 60_000,
+    ...options,
+    fetch: async () => {
+      signed();
+      // Let the benchmark take its timestamp before the answer is made.
+      await null;
+      return new Response(ok500, { status: 200 });
+    },
+  });
+  return (records) => {
+    const ready = new Promise((r) => (signed = r));
+    return { signed: ready, done: producer.putMany(records) };
+  };
+}
+
+/** `answerBody()`: the canned answer as the runtime's HTTP handler gives bodies. */
+export function sdkPeer({ KinesisClient, PutRecordsCommand }, answerBody) {
+  let signed;
+  const client = new KinesisClient({
+    region: REGION,
+    endpoint: ENDPOINT,
+    credentials: CREDENTIALS,
+    requestHandler: {
+      handle: async () => {
+        signed();
+        await null;
+        return { response: { statusCode: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: answerBody() } };
+      },
+    },
+  });
+  return (records) => {
+    const ready = new Promise((r) => (signed = r));
+    const done = client.send(
+      new PutRecordsCommand({
+        StreamName: STREAM,
+        Records: records.map((r) => ({ Data: encoder.encode(JSON.stringify(r.data)), PartitionKey: r.partitionKey })),
+      }),
+    );
+    return { signed: ready, done };
+  };
+}
+
+export function aws4fetchPeer(AwsClient, base64) {
+  const client = new AwsClient({ ...CREDENTIALS, region: REGION, service: 'kinesis' });
+  return (records) => {
+    // aws4fetch only signs: the caller builds the PutRecords body.
+    const body = JSON.stringify({
+      Records: records.map((r) => ({ Data: base64(encoder.encode(JSON.stringify(r.data))), PartitionKey: r.partitionKey })),
+      StreamName: STREAM,
+    });
+    const signed = client.sign(ENDPOINT + '/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecords' },
+      body,
+    });
+    return { signed, done: signed };
+  };
+}

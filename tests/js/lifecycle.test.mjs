@@ -1,32 +1,18 @@
 // Page lifecycle in headless Chromium: readings still buffered when a page is hidden or closed
 // leave at once in keepalive requests, within the browser's 64 KiB keepalive budget; with
 // `lifecycle: false` a closed page's buffer is lost (the control).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startKinesalite, createStream, readStream } from './support.mjs';
-import { launchChromium } from './chromium.mjs';
-import { serveProject } from './static-server.mjs';
+import { createStream, readStream } from './support.mjs';
+import { pageHarness } from './page-harness.mjs';
 
-let k;
-let server;
-let browser;
-before(async () => {
-  k = await startKinesalite();
-  await createStream(k.client, 'lifecycle', 2);
-  server = await serveProject();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await k?.close();
-});
+const h = pageHarness((h) => createStream(h.k.client, 'lifecycle', 2));
 
 /** Readings of run `run` in the stream, after waiting up to `ms` for `atLeast` of them. */
 async function arrived(run, atLeast, ms = 5_000) {
   let found = [];
   for (const started = Date.now(); Date.now() - started < ms; await new Promise((r) => setTimeout(r, 100))) {
-    found = (await readStream(k.client, 'lifecycle'))
+    found = (await readStream(h.k.client, 'lifecycle'))
       .map((r) => Buffer.from(r.Data).toString())
       .filter((text) => text.startsWith('{'))
       .map((text) => JSON.parse(text))
@@ -37,9 +23,9 @@ async function arrived(run, atLeast, ms = 5_000) {
 }
 
 async function openPage(run, params) {
-  const page = await browser.newPage();
-  const q = new URLSearchParams({ endpoint: k.endpoint, stream: 'lifecycle', run, ...params });
-  await page.goto(`${server.url}/tests/js/pages/lifecycle.html?${q}`);
+  const page = await h.browser.newPage();
+  const q = new URLSearchParams({ endpoint: h.k.endpoint, stream: 'lifecycle', run, ...params });
+  await page.goto(`${h.server.url}/tests/js/pages/lifecycle.html?${q}`);
   await page.waitForFunction(() => window.__ready);
   // Let the staged readings reach the producer's buffer.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));

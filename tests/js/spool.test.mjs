@@ -1,31 +1,18 @@
 // The IndexedDB spool in headless Chromium: readings kept from Kinesis by being offline, by the
 // page closing mid-burst, or by expiring, are sent when the page is online again or on the next
 // load, oldest first, with their partition keys; nothing accepted is lost.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startKinesalite, createStream, readStream } from './support.mjs';
-import { launchChromium } from './chromium.mjs';
-import { serveProject } from './static-server.mjs';
+import { createStream, readStream } from './support.mjs';
+import { pageHarness } from './page-harness.mjs';
 
-let k;
-let server;
-let browser;
-before(async () => {
-  k = await startKinesalite();
-  server = await serveProject();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await k?.close();
-});
+const h = pageHarness();
 
 /** Readings of `run` in `stream` (each once per copy), waiting up to `ms` for `atLeast`. */
 async function arrived(stream, run, atLeast, ms = 8_000) {
   let found = [];
   for (const started = Date.now(); Date.now() - started < ms; await new Promise((r) => setTimeout(r, 100))) {
-    found = (await readStream(k.client, stream))
+    found = (await readStream(h.k.client, stream))
       .map((r) => ({ key: r.PartitionKey, ...JSON.parse(Buffer.from(r.Data).toString()) }))
       .filter((d) => d.run === run);
     if (found.length >= atLeast) break;
@@ -35,15 +22,15 @@ async function arrived(stream, run, atLeast, ms = 8_000) {
 
 /** A context with a page of its own, so that closing the test's pages never closes it. */
 async function newContext() {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   await context.newPage();
   return context;
 }
 
 async function openPage(context, stream, params = {}) {
   const page = await context.newPage();
-  const q = new URLSearchParams({ endpoint: k.endpoint, stream, ...params });
-  await page.goto(`${server.url}/tests/js/pages/spool.html?${q}`);
+  const q = new URLSearchParams({ endpoint: h.k.endpoint, stream, ...params });
+  await page.goto(`${h.server.url}/tests/js/pages/spool.html?${q}`);
   await page.waitForFunction(() => window.__ready);
   return page;
 }
@@ -61,7 +48,7 @@ const indices = (found) => [...new Set(found.map((d) => d.i))].sort((a, b) => a 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 test('offline, then closed: the next page load sends every spooled reading', async () => {
-  await createStream(k.client, 'spool-closed', 2);
+  await createStream(h.k.client, 'spool-closed', 2);
   const context = await newContext();
   const page = await openPage(context, 'spool-closed');
   await context.setOffline(true);
@@ -81,7 +68,7 @@ test('offline, then closed: the next page load sends every spooled reading', asy
 });
 
 test('offline in the same page: readings that expired are sent when it is back online', async () => {
-  await createStream(k.client, 'spool-online', 1);
+  await createStream(h.k.client, 'spool-online', 1);
   const context = await newContext();
   const page = await openPage(context, 'spool-online', { ttl: '1500' });
   await context.setOffline(true);
@@ -96,7 +83,7 @@ test('offline in the same page: readings that expired are sent when it is back o
 });
 
 test('closed mid-burst: keepalive sends what fits, the next load the rest; nothing is lost', async () => {
-  await createStream(k.client, 'spool-burst', 2);
+  await createStream(h.k.client, 'spool-burst', 2);
   const context = await newContext();
   const page = await openPage(context, 'spool-burst', { linger: '60000' });
   await page.evaluate(() => window.putReadings('burst', 400, 1000));
@@ -114,7 +101,7 @@ test('closed mid-burst: keepalive sends what fits, the next load the rest; nothi
 });
 
 test('past spoolMaxBytes, readings are kept in memory only and counted', async () => {
-  await createStream(k.client, 'spool-cap', 1);
+  await createStream(h.k.client, 'spool-cap', 1);
   const context = await newContext();
   const page = await openPage(context, 'spool-cap', { max: '2000' });
   await context.setOffline(true);
