@@ -23,6 +23,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The rest only the tests need (`setup.sh --tests`).
+[ "${1:-}" = "--tests" ] || exit 0
+
 # moto's server stands in for Cognito identity pools in the credentials tests.
 if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]==5.2.1'

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # The AWS SDK (an independent reader in the tests) warns on Node 20 about its 2027 plans.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 
 echo "== format and lints"
 cargo fmt --check
