@@ -32,7 +32,7 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 
 # The browser tests drive Debian's Chromium (never a browser a tool downloads).
-if ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver
