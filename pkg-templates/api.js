@@ -479,8 +479,8 @@ export class KinesisProducer {
   }
 
   #deliver(target, error, value) {
-    // A reading from the spool has no caller waiting; one that was not taken stays spooled.
-    if (target.spoolKey !== undefined) return error && this.#spool.release(target.spoolKey);
+    // A reading from the spool that the producer did not take (buffer full) stays spooled.
+    if (target.spoolKey !== undefined) return this.#spool.release(target.spoolKey);
     if (target.group) target.group.settle(target.index, error, value);
     else if (error) target.reject(error);
     else target.resolve(value);
@@ -496,7 +496,8 @@ export class KinesisProducer {
       clearTimeout(this.#drainTimer);
       this.#drainTimer = setTimeout(() => this.#drainSpool(), SPOOL_RETRY_MS);
     }
-    this.#deliver(target, error, value);
+    // A reading from the spool has no caller waiting: the spool has settled it above.
+    if (target.spoolKey === undefined) this.#deliver(target, error, value);
     if (this.#waiters.length) this.#wake();
     if (this.#blocked) {
       // A record settled: there may be room for the waiting ones now.
