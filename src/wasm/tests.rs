@@ -179,12 +179,14 @@ async fn put_flush_and_settle_through_a_js_fetch() {
         out.done = new Promise((r) => (done = r));
         out.onAcks = (ids, seqs, shards) => { ids.forEach((id, i) => out.acks.push([id, seqs.split('\n')[i], shards.split('\n')[i]])); if (out.acks.length + out.fails.length === 2) done(); };
         out.onFail = (id, error) => { out.fails.push([id, error]); if (out.acks.length + out.fails.length === 2) done(); };
+        // "two" (base64 dHdv) always fails with a retryable error, every attempt; the rest succeed.
         out.fetch = async (url, init) => {
             out.requests.push({ url, init });
-            return new Response(JSON.stringify({ FailedRecordCount: 1, Records: [
-                { SequenceNumber: '49', ShardId: 'shardId-000000000000' },
-                { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' },
-            ] }), { status: 200 });
+            const sent = JSON.parse(new TextDecoder().decode(init.body)).Records;
+            const records = sent.map((r) => r.Data === 'dHdv'
+                ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }
+                : { SequenceNumber: '49', ShardId: 'shardId-000000000000' });
+            return new Response(JSON.stringify({ FailedRecordCount: 1, Records: records }), { status: 200 });
         };
         return out;
     "#);
