@@ -183,6 +183,8 @@ class Staging {
 const COMMIT_CHUNK = 512;
 /** Keepalive request bodies a document may have in flight at once (the Fetch standard's limit). */
 const KEEPALIVE_BUDGET = 64 * 1024;
+/** Producers of this document that flush on unload: they share the keepalive budget. */
+const unloading = new Set();
 const DEFAULT_SPOOL_MAX_BYTES = 10 * 1024 * 1024;
 /** Refusals for good: such a reading leaves the spool; any other failure keeps it for later. */
 const REFUSED_FOR_GOOD = new Set(['InvalidRecord', 'NotFound', 'AccessDenied', 'Validation', 'Kms']);
@@ -316,15 +318,20 @@ export class KinesisProducer {
   #listenToLifecycle() {
     const doc = globalThis.document;
     if (!doc?.addEventListener || !globalThis.addEventListener) return;
+    const inner = this.#inner;
     const flush = () => {
-      if (this.#closing && this.#inner.isIdle()) return;
+      if (this.#closing && inner.isIdle()) return;
       if (!this.#blocked) this.#commit();
-      this.#inner.flushForUnload(KEEPALIVE_BUDGET);
+      let othersInFlight = 0;
+      for (const other of unloading) if (other !== inner) othersInFlight += other.keepaliveBytes;
+      inner.flushForUnload(Math.max(0, KEEPALIVE_BUDGET - othersInFlight));
     };
     const onVisibility = () => doc.visibilityState === 'hidden' && flush();
     doc.addEventListener('visibilitychange', onVisibility);
     globalThis.addEventListener('pagehide', flush);
+    unloading.add(inner);
     this.#unlisten = () => {
+      unloading.delete(inner);
       doc.removeEventListener('visibilitychange', onVisibility);
       globalThis.removeEventListener('pagehide', flush);
     };

@@ -156,9 +156,9 @@ impl WasmProducer {
 
     /// The page is going away (`pagehide`, or hidden): send what fits the keepalive budget now,
     /// as keepalive requests signed synchronously (cached credentials, SHA-256 in wasm), since
-    /// the page may run nothing after this returns. `budget`: keepalive body bytes allowed in
-    /// flight (64 KiB in browsers), less what keepalive requests already use. Returns the
-    /// records left unsent (for the spool).
+    /// the page may run nothing after this returns. `budget`: keepalive body bytes this producer
+    /// may have in flight (the page's 64 KiB less other producers' share); its own keepalive
+    /// requests still in flight count against it. Returns the records left unsent.
     #[wasm_bindgen(js_name = flushForUnload)]
     pub fn flush_for_unload(&self, budget: u32) -> u32 {
         let now = host::now();
@@ -194,6 +194,13 @@ impl WasmProducer {
             }
         }
         self.buffered()
+    }
+
+    /// Body bytes of this producer's keepalive requests in flight (producers of a page share
+    /// the browser's budget).
+    #[wasm_bindgen(getter, js_name = keepaliveBytes)]
+    pub fn keepalive_bytes(&self) -> u32 {
+        self.shared.keepalive_bytes.get() as u32
     }
 
     fn buffered(&self) -> u32 {

@@ -66,6 +66,20 @@ test('what exceeds the 64 KiB keepalive budget stays behind', async () => {
   assert.ok(found.length <= 47, `${found.length} readings sent: over the keepalive budget`);
 });
 
+test('producers of one page share the budget, so the browser refuses none of their requests', async () => {
+  const page = await openPage('shared-budget', { count: '200', pad: '1000', producers: '2' });
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  const found = await arrived('shared-budget', 400, 2_000);
+  assert.ok(found.length > 0 && found.length <= 47, `${found.length} readings left within the page's budget`);
+  // A keepalive request over the page's budget is refused by the browser (a network error).
+  const refused = await page.evaluate(() => window.__producers.map((p) => p.stats().failuresByCode.Network ?? 0));
+  assert.deepEqual(refused, [0, 0]);
+  await page.close();
+});
+
 test('with lifecycle: false, a closed page loses its buffer (the control)', async () => {
   const page = await openPage('unmanaged', { count: '50', lifecycle: 'off' });
   await page.close({ runBeforeUnload: true });
