@@ -64,10 +64,15 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
     const raw = Buffer.concat(chunks);
     const f = current;
     counts.requests += 1;
+    /** Resolves true once the answer was handed to the client, false if the client had gone (its timeout fired). */
     const answer = async (status, headers, body) => {
       if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
+      if (res.destroyed || req.socket.destroyed) return false;
       headers.date = new Date(Date.now() + (f.skewMs ?? 0)).toUTCString();
-      res.writeHead(status, headers).end(body);
+      return new Promise((resolve) => {
+        res.once('close', () => resolve(res.writableFinished));
+        res.writeHead(status, headers).end(body);
+      });
     };
     const jsonError = (status, type, message) =>
       answer(status, { 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ __type: type, message }));
@@ -109,24 +114,29 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       if (r.status !== 200) return answer(r.status, { 'content-type': r.headers['content-type'] }, r.body);
       stored = JSON.parse(r.body.toString('utf8')).Records;
     }
-    if (random() < (f.resetAfter ?? 0)) {
+    const lose = () => {
       counts.lostAnswers += 1;
       counts.lostEntries += kept.reduce((n, rec) => n + carried(rec).length, 0);
+    };
+    if (random() < (f.resetAfter ?? 0)) {
+      lose();
       return req.socket.destroy();
     }
     const codes = Object.keys(ENTRY_ERRORS);
     let next = 0;
-    const records = body.Records.map((rec, i) => {
-      if (!failed[i]) {
-        for (const u of carried(rec)) acknowledged.add(u);
-        return stored[next++];
-      }
+    const records = body.Records.map((_, i) => {
+      if (!failed[i]) return stored[next++];
       counts.failedEntries += 1;
       const code = codes[Math.floor(random() * codes.length)];
       return { ErrorCode: code, ErrorMessage: ENTRY_ERRORS[code] };
     });
     const failedCount = failed.filter(Boolean).length;
-    return answer(200, { 'content-type': 'application/x-amz-json-1.1' }, JSON.stringify({ FailedRecordCount: failedCount, Records: records }));
+    const json = JSON.stringify({ FailedRecordCount: failedCount, Records: records });
+    // A success counts as told only if the answer reached the client: one that gave up waiting
+    // (its request timeout) lost the answer just as a reset would have, and rightly sends again.
+    if (await answer(200, { 'content-type': 'application/x-amz-json-1.1' }, json)) {
+      for (const rec of kept) for (const u of carried(rec)) acknowledged.add(u);
+    } else if (kept.length) lose();
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
