@@ -150,7 +150,9 @@ async function stop() {
 
 /** A real device on a serial port that writes one JSON reading per line. */
 async function connectSerial() {
-  if (!state.producer) start();
+  // Serial readings go through the running producer; start one if the dashboard is stopped.
+  if (!$('start').disabled) start();
+  if (!$('start').disabled) return; // the settings are not valid: the form says why
   try {
     const port = await navigator.serial.requestPort();
     await port.open({ baudRate: 115_200 });

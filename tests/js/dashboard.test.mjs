@@ -44,6 +44,18 @@ test('the demo serves a dashboard whose devices stream into the stream, and fini
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // Web Serial with a stand-in port (there is no device here): NDJSON split across chunks, a
+    // line that is not JSON, and a port that stays open until the dashboard stops.
+    await page.addInitScript(() => {
+      const chunks = ['{"deviceId":"serial-1","temperature":21.5}\n{"deviceId":"ser', 'ial-2","temperature":22}\nnot json\n', '{"deviceId":"serial-1","temperature":21.6}\n'];
+      const readable = new ReadableStream({
+        start(controller) {
+          for (const c of chunks) controller.enqueue(new TextEncoder().encode(c));
+        },
+      });
+      const port = { open: async () => {}, readable };
+      Object.defineProperty(navigator, 'serial', { configurable: true, value: { requestPort: async () => port } });
+    });
     await page.goto(demo.url);
     await page.fill('input[name=devices]', '12');
     await page.fill('input[name=rate]', '4');
@@ -59,6 +71,9 @@ test('the demo serves a dashboard whose devices stream into the stream, and fini
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
     await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
 
+    await page.click('#serial');
+    await page.waitForFunction(() => document.getElementById('errors').textContent.includes('serial: not a JSON line: not json'));
+
     await page.click('#stop');
     await page.waitForFunction(() => document.getElementById('status').textContent === 'stopped', null, { timeout: 30_000 });
     const stats = await page.evaluate(() => window.__dashboard.producer.stats());
@@ -70,10 +85,12 @@ test('the demo serves a dashboard whose devices stream into the stream, and fini
     const client = new KinesisClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: TEST_CREDENTIALS, requestHandler: new NodeHttpHandler() });
     const fromPage = (await readStream(client, 'device-readings'))
       .flatMap((r) => userRecords(r.Data, r.PartitionKey))
-      .filter((u) => u.partitionKey.startsWith('web-'));
+      .filter((u) => /^(web|serial)-/.test(u.partitionKey));
     client.destroy();
     assert.equal(fromPage.length, stats.recordsAcknowledged, 'every reading the page saw acknowledged is in the stream, once');
     for (const u of fromPage) assert.equal(JSON.parse(u.data.toString('utf8')).deviceId, u.partitionKey);
+    const serial = fromPage.filter((u) => u.partitionKey.startsWith('serial-')).map((u) => JSON.parse(u.data.toString('utf8')).temperature);
+    assert.deepEqual(serial.sort(), [21.5, 21.6, 22], 'the serial device readings, keyed by their deviceId');
   } finally {
     await browser.close();
     demo.child.kill('SIGINT');
