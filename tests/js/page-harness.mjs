@@ -21,3 +21,19 @@ export function pageHarness(setup = async () => {}) {
   });
   return h;
 }
+
+/**
+ * What a closed page's keepalive requests delivered, once all of them have landed: polls
+ * `read()` (a list) until it holds something and its length has stayed the same for 500 ms, or
+ * `ms` passed. A fixed wait would undercount on a loaded machine.
+ */
+export async function onceSteady(read, ms = 8_000) {
+  const started = Date.now();
+  let found = await read();
+  for (let before = -1; (found.length === 0 || found.length !== before) && Date.now() - started < ms; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    before = found.length;
+    found = await read();
+  }
+  return found;
+}

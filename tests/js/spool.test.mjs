@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStream, readStream } from './support.mjs';
-import { pageHarness } from './page-harness.mjs';
+import { pageHarness, onceSteady } from './page-harness.mjs';
 
 const h = pageHarness();
 
@@ -89,12 +89,7 @@ test('closed mid-burst: keepalive sends what fits, the next load the rest; nothi
   await page.evaluate(() => window.putReadings('burst', 400, 1000));
   await waitFor(page, () => window.__producer.stats().spooledRecords === 400);
   await closePage(page);
-  // What the keepalive requests delivered, once they have all landed (count steady for 500 ms).
-  let early = (await arrived('spool-burst', 'burst', 1)).length;
-  for (let before = -1; before !== early; ) {
-    await new Promise((r) => setTimeout(r, 500));
-    [before, early] = [early, (await arrived('spool-burst', 'burst', 0)).length];
-  }
+  const early = (await onceSteady(() => arrived('spool-burst', 'burst', 0))).length;
   assert.ok(early > 0 && early < 400, `${early} left in keepalive requests`);
 
   await openPage(context, 'spool-burst');
