@@ -236,6 +236,7 @@ export class KinesisProducer {
   /** `spool: 'indexeddb'`: the write-ahead copy of accepted readings. */
   #spool = null;
   #draining = false;
+  #drainAgain = false;
   #drainTimer;
 
   constructor(options) {
@@ -270,32 +271,55 @@ export class KinesisProducer {
     });
     if (options.lifecycle !== false) this.#listenToLifecycle();
     if (options.spool !== undefined && options.spool !== false) this.#openSpool(options);
+    this.#listenForOnline();
   }
 
   #openSpool({ spool, spoolMaxBytes = DEFAULT_SPOOL_MAX_BYTES, spoolName, streamName, streamArn }) {
-    if (spool !== 'indexeddb' || typeof globalThis.indexedDB?.open !== 'function') {
-      throw kinesisError('InvalidOption', "invalid option `spool`: must be 'indexeddb', where IndexedDB exists", { field: 'spool' });
+    // Web Locks tell which page loads are gone; without them, tabs would send each other's readings.
+    if (spool !== 'indexeddb' || typeof globalThis.indexedDB?.open !== 'function' || typeof globalThis.navigator?.locks?.request !== 'function') {
+      throw kinesisError('InvalidOption', "invalid option `spool`: must be 'indexeddb', where IndexedDB and Web Locks exist (a secure context)", {
+        field: 'spool',
+      });
     }
     if (typeof spoolMaxBytes !== 'number' || !(spoolMaxBytes > 0)) {
       throw kinesisError('InvalidOption', 'invalid option `spoolMaxBytes`: must be a positive number of bytes', { field: 'spoolMaxBytes' });
     }
-    this.#spool = new Spool({ name: spoolName ?? `kinesis-edge:${streamArn ?? streamName}`, maxBytes: spoolMaxBytes });
+    this.#spool = new Spool({
+      name: spoolName ?? `kinesis-edge:${streamArn ?? streamName}`,
+      maxBytes: spoolMaxBytes,
+      onOwnerGone: () => this.#drainSpool(),
+    });
     this.#spool.ready.then(() => this.#drainSpool());
-    if (globalThis.addEventListener) {
-      const online = () => this.#drainSpool();
-      globalThis.addEventListener('online', online);
-      const unlisten = this.#unlisten;
-      this.#unlisten = () => (unlisten(), globalThis.removeEventListener('online', online));
-    }
+  }
+
+  /** Where the host tells (pages and their workers), being back online ends the backoff that
+   * failed connections built up, and sends what the spool holds. */
+  #listenForOnline() {
+    if (!('onLine' in (globalThis.navigator ?? {})) || !globalThis.addEventListener) return;
+    const online = () => {
+      this.#inner.networkRestored();
+      if (this.#spool) this.#drainSpool();
+    };
+    globalThis.addEventListener('online', online);
+    const unlisten = this.#unlisten;
+    this.#unlisten = () => (unlisten(), globalThis.removeEventListener('online', online));
   }
 
   /** Send again what the spool holds and this page does not: leftovers of closed pages, and
    * this page's readings that settled unsent (expired while offline, say). */
   async #drainSpool() {
-    if (this.#draining || this.#closing) return;
+    if (this.#closing) return;
+    // A call during a pass (another tab has gone, say) runs one more pass after it.
+    if (this.#draining) return void (this.#drainAgain = true);
     this.#draining = true;
+    this.#drainAgain = false;
     try {
       const entries = await this.#spool.leftovers();
+      if (this.#closing) {
+        // Adopted as the producer closed: left for other tabs and later loads.
+        for (const entry of entries) this.#spool.release(entry.key);
+        return;
+      }
       for (const entry of entries) {
         this.#staged.push(entry.data, entry.partitionKey, entry.explicitHashKey, { spoolKey: entry.key });
       }
@@ -307,6 +331,7 @@ export class KinesisProducer {
       }
     } finally {
       this.#draining = false;
+      if (this.#drainAgain) this.#drainSpool();
     }
   }
 
@@ -396,6 +421,7 @@ export class KinesisProducer {
       await done;
     }
     clearTimeout(timer);
+    this.#spool?.close();
   }
 
   /** Counters: records and bytes accepted, sent, acknowledged, failed; requests; buffered now. */
@@ -497,20 +523,27 @@ export class KinesisProducer {
     const target = this.#pending.get(id);
     if (!target) return;
     this.#pending.delete(id);
-    if (this.#spool?.settled(id, Boolean(error) && !REFUSED_FOR_GOOD.has(error.code))) {
-      // Not delivered, but kept: it is sent again later (online again, or the next page load).
-      error.spooled = true;
-      clearTimeout(this.#drainTimer);
-      this.#drainTimer = setTimeout(() => this.#drainSpool(), SPOOL_RETRY_MS);
-    }
-    // A reading from the spool has no caller waiting: the spool has settled it above.
-    if (target.spoolKey === undefined) this.#deliver(target, error, value);
+    const spooled = this.#spool?.settled(id, Boolean(error) && !REFUSED_FOR_GOOD.has(error.code));
+    // While its spool write is still committing, the caller learns whether it is spooled after it.
+    if (spooled instanceof Promise) spooled.then((kept) => this.#conclude(target, error, value, kept));
+    else this.#conclude(target, error, value, spooled);
     if (this.#waiters.length) this.#wake();
     if (this.#blocked) {
       // A record settled: there may be room for the waiting ones now.
       this.#blocked = false;
       this.#schedule();
     }
+  }
+
+  #conclude(target, error, value, spooled) {
+    if (spooled) {
+      // Not delivered, but kept: it is sent again later (online again, or the next page load).
+      error.spooled = true;
+      clearTimeout(this.#drainTimer);
+      if (!this.#closing) this.#drainTimer = setTimeout(() => this.#drainSpool(), SPOOL_RETRY_MS);
+    }
+    // A reading from the spool has no caller waiting: the spool has settled it above.
+    if (target.spoolKey === undefined) this.#deliver(target, error, value);
   }
 
   #settledBelow(below) {

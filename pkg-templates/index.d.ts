@@ -54,10 +54,12 @@ export interface KinesisProducerOptions {
    * fits the browser's 64 KiB keepalive budget at once in keepalive requests. Default true. */
   lifecycle?: boolean;
   /** `'indexeddb'`: keep every accepted reading in IndexedDB until Kinesis acknowledged it, and
-   * send what is left (closed page, offline, outage) when back online or on the next load. */
+   * send what is left (closed page, offline, outage) when back online or on the next load.
+   * Needs IndexedDB and Web Locks (a secure context). */
   spool?: 'indexeddb';
-  /** Spool size cap (data plus keys). Beyond it, new readings are kept in memory only, counted
-   * in `stats().spoolOverflowRecords`. Default 10 MiB. */
+  /** Size cap of the whole spool, all tabs together (UTF-8 bytes of data plus partition keys).
+   * Beyond it, new readings are kept in memory only, counted in `stats().spoolOverflowRecords`.
+   * Default 10 MiB. */
   spoolMaxBytes?: number;
   /** IndexedDB database name. Default `kinesis-edge:<streamArn or streamName>`. */
   spoolName?: string;
@@ -140,12 +142,14 @@ export interface ProducerStats {
   recordsPerKinesisRecord: number;
   /** Records given to `put` that wait for room in a full buffer. */
   waitingRecords: number;
-  /** With `spool`: readings in the spool, their bytes, readings not spooled (cap reached), and
-   * readings sent again from the spool. */
+  /** With `spool`: readings in the spool (all tabs, as of this page's last spool transaction),
+   * their bytes, readings not spooled (cap reached, or IndexedDB failing), readings sent again
+   * from the spool, and why IndexedDB is not usable, if it is not. */
   spooledRecords?: number;
   spooledBytes?: number;
   spoolOverflowRecords?: number;
   spoolResent?: number;
+  spoolError?: string;
 }
 
 export type KinesisEdgeErrorCode =

@@ -6,9 +6,16 @@
 //
 // Several tabs may share a spool. Each page load owns what it writes, holding a Web Lock named
 // after itself while it lives; a page adopts (and sends) only readings whose owner is gone,
-// under an exclusive lock, so no two tabs send the same leftovers.
+// under an exclusive lock, so no two tabs send the same leftovers. A tab that sees another
+// tab's readings waits on that tab's lock, and adopts them as soon as it is gone.
+//
+// The size cap is the whole spool's, across tabs: its size is kept in the database and checked
+// in the same transaction that writes, so no two tabs can both take the last room.
 
-const STORE = 'records';
+const RECORDS = 'records';
+const META = 'meta';
+/** The META entry holding `{ bytes, count }` of everything in RECORDS. */
+const SIZE = 'size';
 /** Leftovers taken per pass, so a large spool drains in steps the buffer can hold. */
 const ADOPT_BATCH = 2_000;
 
@@ -23,144 +30,246 @@ const committed = (tx) =>
     tx.onerror = tx.onabort = () => reject(tx.error);
   });
 
+/** UTF-8 length of a string, without encoding it. */
+function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00) {
+      n += 4; // a surrogate pair: one 4-byte character
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+const sizeOf = ({ data, partitionKey }) => (typeof data === 'string' ? utf8Length(data) : data.byteLength) + utf8Length(partitionKey);
+
 export class Spool {
-  #db;
+  #db = null;
   #owner = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   #name;
   #maxBytes;
-  /** Producer record id -> spool key (a promise until its write commits). */
+  #onOwnerGone;
+  /** Producer record id -> spool key (a promise until its write has committed). */
   #keys = new Map();
   /** Our spooled readings not in the producer now (expired, closed): sent at the next pass. */
   #dormant = new Set();
-  /** Writes and deletes run in order: a reading's delete never overtakes its write. */
+  /** Keys whose delete is due, removed together in the next transaction. */
+  #doomed = [];
+  /** Transactions run in order: a reading's delete never overtakes its write. */
   #queue = Promise.resolve();
-  #stats = { spooledRecords: 0, spooledBytes: 0, spoolOverflowRecords: 0, spoolResent: 0 };
+  /** The whole spool, as of this page's last transaction. */
+  #size = { bytes: 0, count: 0 };
+  #stats = { spoolOverflowRecords: 0, spoolResent: 0 };
+  /** Why the spool is not usable (IndexedDB refused), shown in stats. */
+  #error = null;
+  #releaseOwner = () => {};
+  #closed = false;
+  /** Other page loads whose lock this one waits on, to adopt their readings once they are gone. */
+  #watched = new Set();
+  #stopWatching = new AbortController();
 
-  constructor({ name, maxBytes }) {
+  /** `onOwnerGone()` runs when a page load whose readings are in the spool has gone. */
+  constructor({ name, maxBytes, onOwnerGone }) {
     this.#name = name;
     this.#maxBytes = maxBytes;
-    const locks = globalThis.navigator?.locks;
-    // Held until the page goes away: tells other tabs this load's readings are in hand.
-    locks?.request(`${name}:owner:${this.#owner}`, () => new Promise(() => {}));
-    this.ready = this.#open();
+    this.#onOwnerGone = onOwnerGone;
+    // Held until the page goes away (or close()): tells other tabs this load's readings are in hand.
+    const owned = new Promise((granted) => {
+      navigator.locks.request(this.#lockOf(this.#owner), () => {
+        granted();
+        return this.#closed ? undefined : new Promise((release) => (this.#releaseOwner = release));
+      });
+    });
+    /** Resolves true once usable, false if IndexedDB refused (then nothing is spooled). */
+    this.ready = owned.then(() => this.#open());
+  }
+
+  #lockOf(owner) {
+    return `${this.#name}:owner:${owner}`;
   }
 
   async #open() {
-    const request = indexedDB.open(this.#name, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { autoIncrement: true });
-    this.#db = await done(request);
-    // Size and count of what earlier loads left behind count against the cap.
-    const tx = this.#db.transaction(STORE, 'readonly');
-    const all = await done(tx.objectStore(STORE).getAll());
-    for (const entry of all) {
-      this.#stats.spooledRecords += 1;
-      this.#stats.spooledBytes += entry.size;
+    try {
+      const request = indexedDB.open(this.#name, 1);
+      request.onupgradeneeded = () => {
+        request.result.createObjectStore(RECORDS, { autoIncrement: true });
+        request.result.createObjectStore(META).put({ bytes: 0, count: 0 }, SIZE);
+      };
+      this.#db = await done(request);
+      const tx = this.#db.transaction(META, 'readonly');
+      this.#size = await done(tx.objectStore(META).get(SIZE));
+      return true;
+    } catch (error) {
+      this.#error = error;
+      return false;
     }
   }
 
   stats() {
-    return { ...this.#stats };
+    const stats = { spooledRecords: this.#size.count, spooledBytes: this.#size.bytes, ...this.#stats };
+    if (this.#error) stats.spoolError = `${this.#error.name ?? 'Error'}: ${this.#error.message ?? this.#error}`;
+    return stats;
   }
 
-  #enqueue(work) {
-    this.#queue = this.#queue.then(() => this.ready).then(work).catch(() => {});
-    return this.#queue;
+  /** Runs `work(tx)` in a transaction over both stores, after the ones before it; resolves with its
+   * result once committed, or with undefined if the spool is unusable or the transaction failed. */
+  #transact(mode, work) {
+    const run = this.#queue
+      .then(() => this.ready)
+      .then(async (usable) => {
+        if (!usable) return undefined;
+        const tx = this.#db.transaction([RECORDS, META], mode);
+        const size = await done(tx.objectStore(META).get(SIZE));
+        const result = await work(tx.objectStore(RECORDS), size);
+        if (mode === 'readwrite') tx.objectStore(META).put(size, SIZE);
+        await committed(tx);
+        this.#size = size;
+        return result;
+      })
+      .catch((error) => {
+        this.#error = error;
+        return undefined;
+      });
+    this.#queue = run;
+    return run;
   }
 
-  /** Write newly accepted readings `[{ id, data, partitionKey, explicitHashKey }]`. */
+  /** Write newly accepted readings `[{ id, data, partitionKey, explicitHashKey }]`; those past the
+   * cap (or all, if IndexedDB fails) stay in memory only and are counted. */
   add(records) {
-    const room = [];
-    for (const r of records) {
-      const size = (typeof r.data === 'string' ? r.data.length : r.data.byteLength) + r.partitionKey.length;
-      if (this.#stats.spooledBytes + size > this.#maxBytes) {
-        this.#stats.spoolOverflowRecords += 1;
-        continue;
-      }
-      // Bytes are reserved at once (the cap); records count once their write has committed.
-      this.#stats.spooledBytes += size;
-      room.push({ ...r, size });
-    }
-    if (!room.length) return;
-    const written = this.#enqueue(async () => {
-      const tx = this.#db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
-      const keys = room.map(({ id, ...entry }) => done(store.add({ ...entry, owner: this.#owner, at: Date.now() })));
-      await committed(tx);
-      this.#stats.spooledRecords += room.length;
-      return Promise.all(keys);
+    const written = this.#transact('readwrite', (store, size) => {
+      const requests = records.map((r) => {
+        const bytes = sizeOf(r);
+        if (size.bytes + bytes > this.#maxBytes) return undefined;
+        size.bytes += bytes;
+        size.count += 1;
+        const { data, partitionKey, explicitHashKey } = r;
+        return done(store.add({ data, partitionKey, explicitHashKey, size: bytes, owner: this.#owner, at: Date.now() }));
+      });
+      const keys = Promise.all(requests);
+      keys.catch(() => {}); // an aborted transaction rejects them all; #transact reports it
+      return keys;
     });
-    room.forEach((r, i) => this.#keys.set(r.id, written.then((keys) => keys?.[i])));
+    const settledKeys = written.then((keys) => {
+      const kept = keys ? keys.filter((k) => k !== undefined).length : 0;
+      this.#stats.spoolOverflowRecords += records.length - kept;
+      return keys;
+    });
+    records.forEach(({ id }, i) => {
+      const key = settledKeys.then((keys) => {
+        const k = keys?.[i];
+        // Once known, the key replaces the promise (unless the record has settled meanwhile).
+        if (this.#keys.get(id) === key) k === undefined ? this.#keys.delete(id) : this.#keys.set(id, k);
+        return k;
+      });
+      this.#keys.set(id, key);
+    });
   }
 
   /** A spooled reading (adopted, or dormant) was accepted again under `id`. */
   track(id, key) {
-    this.#dormant.delete(key);
     this.#keys.set(id, key);
   }
 
-  /** A reading taken from the spool could not be accepted again (buffer full): keep it dormant. */
+  /** A reading taken from the spool was not accepted again (buffer full, closed): keep it dormant. */
   release(key) {
     this.#dormant.add(key);
   }
 
-  /** Record `id` settled: `keep` leaves it spooled for a later pass, else it is removed. */
+  /**
+   * Record `id` settled: `keep` leaves it spooled for a later pass, else it is removed. Returns
+   * whether it stays spooled: a boolean, or a promise of one while its write is still pending.
+   */
   settled(id, keep) {
     const key = this.#keys.get(id);
     if (key === undefined) return false;
     this.#keys.delete(id);
     if (keep) {
-      Promise.resolve(key).then((k) => k !== undefined && this.#dormant.add(k));
-      return true;
+      const keepDormant = (k) => {
+        if (k === undefined) return false;
+        this.#dormant.add(k);
+        return true;
+      };
+      return typeof key === 'number' ? keepDormant(key) : key.then(keepDormant);
     }
-    this.#enqueue(async () => {
-      const k = await key;
-      if (k === undefined) return;
-      const tx = this.#db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
-      const entry = await done(store.get(k));
-      if (!entry) return;
-      store.delete(k);
-      await committed(tx);
-      this.#stats.spooledRecords -= 1;
-      this.#stats.spooledBytes -= entry.size;
-    });
+    Promise.resolve(key).then((k) => k !== undefined && this.#remove(k));
     return false;
+  }
+
+  #remove(key) {
+    if (this.#doomed.push(key) > 1) return;
+    this.#transact('readwrite', async (store, size) => {
+      for (const k of this.#doomed.splice(0)) {
+        const entry = await done(store.get(k));
+        if (!entry) continue;
+        store.delete(k);
+        size.bytes -= entry.size;
+        size.count -= 1;
+      }
+    });
   }
 
   /**
    * Readings to send again, oldest first: our dormant ones, and those of page loads that are gone
-   * (taken over by this one). `[{ key, data, partitionKey, explicitHashKey }]`.
+   * (taken over by this one). `[{ key, data, partitionKey, explicitHashKey }]`; none if unusable.
    */
   async leftovers() {
-    await this.ready;
-    await this.#queue;
-    const locks = globalThis.navigator?.locks;
-    const take = async () => {
-      const held = locks ? (await locks.query()).held.map((l) => l.name) : [];
-      const alive = (owner) => owner === this.#owner || held.includes(`${this.#name}:owner:${owner}`);
-      const tx = this.#db.transaction(STORE, 'readwrite');
-      const store = tx.objectStore(STORE);
-      const out = [];
-      await new Promise((resolve, reject) => {
-        const cursor = store.openCursor();
-        cursor.onerror = () => reject(cursor.error);
-        cursor.onsuccess = () => {
-          const c = cursor.result;
-          if (!c || out.length >= ADOPT_BATCH) return resolve();
-          const entry = c.value;
-          const mine = entry.owner === this.#owner && this.#dormant.has(c.key);
-          if (mine || !alive(entry.owner)) {
-            if (!mine) c.update({ ...entry, owner: this.#owner });
-            out.push({ key: c.key, data: entry.data, partitionKey: entry.partitionKey, explicitHashKey: entry.explicitHashKey });
-          }
-          c.continue();
-        };
-      });
-      await committed(tx);
-      this.#stats.spoolResent += out.length;
-      return out;
-    };
+    if (!(await this.ready)) return [];
+    const locks = navigator.locks;
     // One tab at a time takes over another's leftovers.
-    return locks ? locks.request(`${this.#name}:adopt`, take) : take();
+    const taken = await locks.request(`${this.#name}:adopt`, async () => {
+      // A load always holds its lock before it writes, so an entry written before this snapshot by
+      // a load that held no lock in it belongs to a load that is gone.
+      const asOf = Date.now();
+      const held = new Set((await locks.query()).held.map((l) => l.name));
+      const gone = (entry) => entry.at < asOf && !held.has(this.#lockOf(entry.owner));
+      return this.#transact('readwrite', (store) => {
+        const out = [];
+        return new Promise((resolve, reject) => {
+          const cursor = store.openCursor();
+          cursor.onerror = () => reject(cursor.error);
+          cursor.onsuccess = () => {
+            const c = cursor.result;
+            if (!c || out.length >= ADOPT_BATCH) return resolve(out);
+            const entry = c.value;
+            const mine = entry.owner === this.#owner;
+            if (mine ? this.#dormant.has(c.key) : gone(entry)) {
+              if (!mine) c.update({ ...entry, owner: this.#owner });
+              out.push({ key: c.key, data: entry.data, partitionKey: entry.partitionKey, explicitHashKey: entry.explicitHashKey });
+            } else if (!mine) this.#watch(entry.owner);
+            c.continue();
+          };
+        });
+      });
+    });
+    if (!taken) return [];
+    // Handed out: they are dormant again only if the producer cannot take them (release()).
+    for (const { key } of taken) this.#dormant.delete(key);
+    this.#stats.spoolResent += taken.length;
+    return taken;
+  }
+
+  /** Adopt `owner`'s readings as soon as that page load is gone (its lock becomes free). */
+  #watch(owner) {
+    if (this.#watched.has(owner) || this.#closed) return;
+    this.#watched.add(owner);
+    navigator.locks.request(this.#lockOf(owner), { signal: this.#stopWatching.signal }, () => {}).then(
+      () => {
+        this.#watched.delete(owner);
+        this.#onOwnerGone();
+      },
+      () => {},
+    );
+  }
+
+  /** The producer is closed: what it left here becomes adoptable by other tabs and later loads. */
+  close() {
+    this.#closed = true;
+    this.#stopWatching.abort();
+    this.#releaseOwner();
   }
 }

@@ -91,6 +91,8 @@ pub struct Producer {
     failure_streak: u32,
     /// No request before this time (backoff after failures).
     paused_until: Millis,
+    /// The last backoff followed a request that reached no server (no connection).
+    paused_for_network: bool,
     /// Server clock minus local clock, learnt from answers; added to the signing time.
     clock_offset_ms: i64,
     /// The service refused the credentials as expired: the caller should fetch new ones.
@@ -120,6 +122,7 @@ impl Producer {
             quota: RetryQuota::default(),
             failure_streak: 0,
             paused_until: 0,
+            paused_for_network: false,
             clock_offset_ms: 0,
             refresh_credentials: false,
             unsettled_records: 0,
@@ -177,6 +180,17 @@ impl Producer {
     /// Make everything accepted so far due at once.
     pub fn flush(&mut self) {
         self.flush_below = self.next_record_id;
+    }
+
+    /// The host learnt that the network is back (a browser's `online` event). A backoff that
+    /// requests failing to connect built up says nothing about the service: retry now, with
+    /// the streak started afresh. A backoff the service asked for (throttling, errors) stays.
+    pub fn network_restored(&mut self) {
+        if self.paused_for_network {
+            self.paused_until = 0;
+            self.failure_streak = 0;
+            self.paused_for_network = false;
+        }
     }
 
     /// Refuse new records and flush the rest.
@@ -657,7 +671,16 @@ impl Producer {
         if whole {
             self.failure_streak = self.failure_streak.saturating_add(1);
         }
-        self.paused_until = self.paused_until.max(now.saturating_add(backoff));
+        let until = now.saturating_add(backoff);
+        if until >= self.paused_until {
+            self.paused_for_network = whole
+                && retry.iter().all(|q| {
+                    q.last_failure
+                        .as_ref()
+                        .is_some_and(|f| f.code == ErrorCode::Network)
+                });
+        }
+        self.paused_until = self.paused_until.max(until);
         self.batcher.requeue(retry);
         settled.extend(self.expire(now));
         settled
@@ -936,6 +959,34 @@ mod tests {
             .is_empty());
         let again = p.next_request(11 + retry::TRANSIENT_BASE_MS).unwrap();
         assert_eq!(keys(&again), ["d"]);
+    }
+
+    #[test]
+    fn the_network_coming_back_ends_a_backoff_only_failed_connections_built() {
+        let mut p = producer(1.0);
+        p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let mut now = 0;
+        for _ in 0..5 {
+            now += p.backoff_remaining(now);
+            let req = p.next_request(now).unwrap();
+            p.on_failure(
+                req.batch_id,
+                transport_failure(ErrorCode::Network, "offline"),
+                now,
+            );
+        }
+        assert!(p.backoff_remaining(now) > 0);
+        p.network_restored();
+        assert_eq!(p.backoff_remaining(now), 0);
+        let req = p.next_request(now).expect("sent at once");
+
+        // A backoff the service asked for stays.
+        p.on_response(req.batch_id, ok_answer(503, b""), now);
+        let wait = p.backoff_remaining(now);
+        assert!(wait > 0);
+        p.network_restored();
+        assert_eq!(p.backoff_remaining(now), wait);
     }
 
     #[test]

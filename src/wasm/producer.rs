@@ -154,6 +154,15 @@ impl WasmProducer {
         pump(&self.shared);
     }
 
+    /// The host's `online` event: a backoff that failed connections built up ends now.
+    #[wasm_bindgen(js_name = networkRestored)]
+    pub fn network_restored(&self) {
+        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
+            core.network_restored();
+        }
+        pump(&self.shared);
+    }
+
     /// The page is going away (`pagehide`, or hidden): send what fits the keepalive budget now,
     /// as keepalive requests signed synchronously (cached credentials, SHA-256 in wasm), since
     /// the page may run nothing after this returns. `budget`: keepalive body bytes this producer

@@ -119,3 +119,66 @@ test('past spoolMaxBytes, readings are kept in memory only and counted', async (
   assert.deepEqual(indices(await arrived('spool-cap', 'capped', 100)), range(100));
   await context.close();
 });
+
+test('tabs share a spool: an open tab takes over the readings of a tab that closed with them unsent', async () => {
+  await createStream(h.k.client, 'spool-tabs', 2);
+  const context = await newContext();
+  const first = await openPage(context, 'spool-tabs', { linger: '60000', lifecycle: 'off' });
+  await first.evaluate(() => window.putReadings('handover', 300));
+  await waitFor(first, () => window.__producer.stats().spooledRecords >= 300);
+  const second = await openPage(context, 'spool-tabs');
+  // The second tab has seen the first one's readings, and waits on its lock to take them over.
+  const waiting = () => second.evaluate(async () => (await navigator.locks.query()).pending.some((l) => l.name.includes(':owner:')));
+  for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(await waiting(), 'the open tab waits for the other to go');
+  assert.equal((await arrived('spool-tabs', 'handover', 1, 500)).length, 0, 'not while the first tab lives');
+
+  await closePage(first);
+  const found = await onceSteady(() => arrived('spool-tabs', 'handover', 300));
+  assert.deepEqual(indices(found), range(300), 'the open tab sent them, with no reload');
+  assert.equal(found.length, 300, 'each once');
+  for (const d of found) assert.equal(d.key, `tab-${d.i % 7}`);
+  assert.equal((await stats(second)).spoolResent, 300);
+  await context.close();
+});
+
+test('a spooled reading is handed to the producer once, however many passes run while it waits for room', async () => {
+  await createStream(h.k.client, 'spool-room', 1);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-room', { ttl: '2000', buffer: '10' });
+  await context.setOffline(true);
+  await page.evaluate(() => window.putReadings('room', 20));
+  await waitFor(page, () => window.__outcomes.length === 20);
+  // Still offline, two passes over the spool (an `online` event each): the first hands the 20
+  // readings to the producer (10 fit its buffer, 10 wait), the second has nothing to hand.
+  const pass = () => page.evaluate(() => dispatchEvent(new Event('online')));
+  await pass();
+  await waitFor(page, () => window.__producer.stats().spoolResent === 20);
+  await pass();
+  await new Promise((r) => setTimeout(r, 300));
+  const s = await stats(page);
+  assert.equal(s.spoolResent, 20);
+  assert.equal(s.bufferedRecords + s.inFlightRecords + s.waitingRecords, 20);
+
+  await context.setOffline(false);
+  const found = await onceSteady(() => arrived('spool-room', 'room', 20));
+  assert.deepEqual(indices(found), range(20));
+  assert.equal(found.length, 20, 'each once');
+  await context.close();
+});
+
+test('where IndexedDB refuses to open, readings are still delivered, counted as not spooled, and stats say why', async () => {
+  await createStream(h.k.client, 'spool-broken', 1);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-broken', { broken: '1' });
+  await page.evaluate(() => window.putReadings('broken', 20));
+  await waitFor(page, () => window.__outcomes.length === 20);
+  assert.deepEqual(await page.evaluate(() => [...new Set(window.__outcomes)]), ['ok']);
+  assert.equal((await arrived('spool-broken', 'broken', 20)).length, 20);
+  const s = await stats(page);
+  assert.equal(s.spooledRecords, 0);
+  assert.equal(s.spoolOverflowRecords, 21, 'the warm-up and the 20, all memory-only');
+  assert.match(s.spoolError, /UnknownError: The user denied permission/);
+  assert.deepEqual(await page.evaluate(() => window.__unhandled), []);
+  await context.close();
+});
