@@ -207,9 +207,9 @@ class Group {
     this.failed ||= Boolean(error);
     if (--this.remaining > 0) return;
     if (!this.failed) return this.resolve(this.outcomes.map((o) => o.value));
+    // A copy: the first failure's error may be shared with other records and calls.
     const first = this.outcomes.find((o) => o.status === 'rejected').reason;
-    first.results = this.outcomes;
-    this.reject(first);
+    this.reject(Object.assign(new Error(first.message), first, { results: this.outcomes }));
   }
 }
 
@@ -413,11 +413,13 @@ export class KinesisProducer {
     this.#unlisten();
     clearTimeout(this.#drainTimer);
     if (outcome === 'deadline') {
-      const closed = kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
-      for (const target of this.#staged.drain()) this.#deliver(target, closed);
+      const closed = () => kinesisError('Closed', 'the producer was closed before the record was delivered (close() deadline passed)');
+      for (const target of this.#staged.drain()) this.#deliver(target, closed());
       this.#blocked = false;
       for (const resolve of this.#unstagedWaiters.splice(0)) resolve();
       this.#inner.abandon();
+      // abandon() settled everything the core held; nothing may stay pending whatever happened.
+      for (const id of [...this.#pending.keys()]) this.#settle(id, closed());
       await done;
     }
     clearTimeout(timer);
@@ -462,6 +464,16 @@ export class KinesisProducer {
 
   #commit() {
     this.#scheduled = false;
+    // Records settle only after their ids are registered and the blocked state is known.
+    let pumpAfter = false;
+    try {
+      this.#commitStaged(() => (pumpAfter = true));
+    } finally {
+      if (pumpAfter) this.#inner.pump();
+    }
+  }
+
+  #commitStaged(accepted) {
     while (this.#staged.length > 0) {
       const n = Math.min(this.#staged.length, COMMIT_CHUNK);
       const { datas, keys, hashKeys, targets } = this.#staged.peek(n);
@@ -474,6 +486,7 @@ export class KinesisProducer {
         for (const target of targets) this.#deliver(target, error);
         continue;
       }
+      accepted();
       let id = answer[0];
       let refused = 1;
       let taken = 0;

@@ -713,6 +713,16 @@ impl Producer {
             .collect()
     }
 
+    /// Whether the request `batch_id` still waits for its answer: not abandoned (a `close()`
+    /// deadline), so the host may still send it.
+    pub fn is_awaiting(&self, batch_id: BatchId) -> bool {
+        self.in_flight.iter().any(|b| b.batch_id == batch_id)
+            || self
+                .aggregation
+                .as_ref()
+                .is_some_and(|a| a.is_listing(batch_id))
+    }
+
     /// Whether the service refused the credentials since the last call: fetch new ones.
     pub fn take_refresh_credentials(&mut self) -> bool {
         std::mem::take(&mut self.refresh_credentials)
@@ -1242,6 +1252,7 @@ mod tests {
         }
         p.close();
         let req = p.next_request(0).unwrap();
+        assert!(p.is_awaiting(req.batch_id));
         p.put(rec("late"), 0).unwrap_err();
         let settled = p.abandon();
         assert_eq!(settled.iter().map(|s| s.id).collect::<Vec<_>>(), [0, 1, 2]);
@@ -1249,6 +1260,7 @@ mod tests {
             .iter()
             .all(|s| matches!(&s.outcome, Outcome::Failed(f) if f.code == ErrorCode::Closed)));
         assert!(p.is_idle());
+        assert!(!p.is_awaiting(req.batch_id), "not to be sent any more");
         assert!(p
             .on_response(req.batch_id, ok_answer(200, &answer(&[OK, OK, OK])), 1)
             .is_empty());

@@ -8,6 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::errors::describe;
+use super::host::{race_deadline, Deadline};
 use super::options::{expiration_ms, field};
 use crate::core::{Credentials, Error, Millis};
 
@@ -82,7 +83,9 @@ impl CredentialSource {
     }
 
     /// Credentials valid at `now`, calling the provider when the cache is empty or expiring.
-    pub async fn get(&self, now: Millis) -> Result<Credentials, Error> {
+    /// A provider that has not answered within `timeout_ms` fails like one that threw, and is
+    /// asked again next time: a hung provider must not hold the requests waiting on it forever.
+    pub async fn get(&self, now: Millis, timeout_ms: u64) -> Result<Credentials, Error> {
         let (provider, cached, pending) = match self {
             Self::Static(c) => return Ok(c.clone()),
             Self::Provider {
@@ -110,10 +113,15 @@ impl CredentialSource {
                 p
             }
         };
-        let result = JsFuture::from(promise).await;
+        let deadline = Deadline::start(timeout_ms);
+        let result = JsFuture::from(race_deadline(&promise.into(), &deadline)).await;
         pending.borrow_mut().take();
         let value = result.map_err(|e| {
-            Error::Credentials(format!("the credentials provider failed: {}", describe(&e)))
+            Error::Credentials(if deadline.fired() {
+                format!("the credentials provider did not answer within {timeout_ms} ms")
+            } else {
+                format!("the credentials provider failed: {}", describe(&e))
+            })
         })?;
         let creds = parse(&value)?;
         *cached.borrow_mut() = Some(creds.clone());

@@ -132,13 +132,18 @@ impl Deadline {
         get(&self.controller, "signal")
     }
 
+    /// Whether the timeout has passed (rather than an abort from elsewhere).
+    pub fn fired(&self) -> bool {
+        self.fired.get()
+    }
+
     /// The controller, for aborting the request from elsewhere.
     pub fn controller(&self) -> JsValue {
         self.controller.clone()
     }
 
     fn error(&self, e: &JsValue) -> PostError {
-        if self.fired.get() {
+        if self.fired() {
             PostError::Timeout
         } else {
             PostError::Network(super::errors::describe(e))
@@ -230,7 +235,7 @@ pub async fn finish_post(
 }
 
 /// `Promise.race([promise, <rejects when the deadline's signal aborts>])`.
-fn race_deadline(promise: &JsValue, deadline: &Deadline) -> js_sys::Promise {
+pub fn race_deadline(promise: &JsValue, deadline: &Deadline) -> js_sys::Promise {
     let signal = deadline.signal();
     let aborted = js_sys::Promise::new(&mut |_resolve, reject| {
         if let Ok(add) = get(&signal, "addEventListener").dyn_into::<Function>() {

@@ -16,6 +16,7 @@ use super::errors::{error_to_js, failure_to_js, invalid_option};
 use super::host::{self, HttpResponse, PostError};
 use super::options::{field, producer_options};
 use crate::core::classify::transport_failure;
+use crate::core::config::DEFAULT_REQUEST_TIMEOUT_MS;
 use crate::core::signer::sha256_hex;
 use crate::core::{
     Answer, Credentials, Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer,
@@ -107,7 +108,8 @@ impl WasmProducer {
     /// hash key start and end (start `u32::MAX` when there is none). Valid records get
     /// consecutive ids; the result is `[firstId, index, error, index, error, ...]` listing the
     /// refused records with their errors. After a `BufferFull`, every later record is refused
-    /// with it as well.
+    /// with it as well. Nothing is sent or settled here: the caller records the new ids first,
+    /// then calls `pump`.
     #[wasm_bindgen(js_name = putBatch)]
     pub fn put_batch(&self, buffer: &[u8], layout: &[u32]) -> Result<js_sys::Array, JsValue> {
         let out = js_sys::Array::new();
@@ -142,8 +144,13 @@ impl WasmProducer {
                 }
             }
         }
-        pump(&self.shared);
         Ok(out)
+    }
+
+    /// Expire what is past its TTL, start the requests that are due, and arm the timer.
+    #[wasm_bindgen(js_name = pump)]
+    pub fn pump_now(&self) {
+        pump(&self.shared);
     }
 
     /// Send everything accepted so far without waiting for `lingerMs`.
@@ -387,9 +394,15 @@ async fn prepare(
     shared: &Shared,
     request: &PreparedRequest,
 ) -> Result<(Credentials, String), Failure> {
+    let timeout_ms = shared
+        .core
+        .try_borrow()
+        .map_or(DEFAULT_REQUEST_TIMEOUT_MS, |c| {
+            c.config().request_timeout_ms
+        });
     let credentials = shared
         .credentials
-        .get(host::now())
+        .get(host::now(), timeout_ms)
         .await
         .map_err(|e| e.to_failure())?;
     let body = Uint8Array::from(request.body.as_slice());
@@ -417,6 +430,14 @@ fn dispatch(
             .core
             .try_borrow_mut()
             .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?;
+        // Abandoned while its credentials were on their way (a close() deadline): its records
+        // were settled as Closed, so it must not reach Kinesis.
+        if !core.is_awaiting(request.batch_id) {
+            return Err(transport_failure(
+                ErrorCode::Closed,
+                "the producer was closed",
+            ));
+        }
         let signed = core
             .sign(request, credentials, hash, host::now())
             .map_err(|e| e.to_failure())?;

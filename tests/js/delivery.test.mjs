@@ -169,3 +169,67 @@ test('close() settles what is left as Closed when its deadline passes', async ()
   assert.equal(s.bufferedRecords + s.inFlightRecords + s.waitingRecords, 0);
   assert.throws(() => new KinesisProducer({ ...base, credentials: CREDS, closeTimeoutMs: 'soon' }), (e) => e.field === 'closeTimeoutMs');
 });
+
+/** `promise`'s outcome, or 'pending' if it has not settled within `ms`. */
+const within = (promise, ms) =>
+  Promise.race([
+    promise.then((value) => ({ value }), (error) => ({ error })),
+    new Promise((resolve) => setTimeout(resolve, ms, 'pending')),
+  ]);
+
+test('records that expire while a full buffer refuses a new one make room for it (no wedge)', async () => {
+  const { fetch } = scripted(() => new Promise(() => {}));
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, lingerMs: 10_000, maxBufferedRecords: 2, recordTtlMs: 100 });
+  const early = [producer.put({ data: 'a', partitionKey: 'k' }), producer.put({ data: 'b', partitionKey: 'k' })];
+  await new Promise((r) => setTimeout(r, 0));
+  // The page is busy past the records' time to live, so no timer expired them before put(c).
+  for (const until = Date.now() + 150; Date.now() < until; );
+  const late = producer.put({ data: 'c', partitionKey: 'k' });
+  for (const p of early) assert.equal((await within(p, 1_000)).error?.code, 'Expired');
+  assert.equal((await within(late, 1_000)).error?.code, 'Expired', 'c was taken once there was room, then expired');
+  assert.equal(producer.stats().waitingRecords, 0);
+  await producer.close({ timeoutMs: 100 });
+});
+
+test('a credentials provider that never answers fails the attempt after requestTimeoutMs, not forever', async () => {
+  const { fetch, requests } = scripted((_, request) => Promise.resolve(ok(request)));
+  let calls = 0;
+  const credentials = () => (++calls, new Promise(() => {}));
+  const producer = new KinesisProducer({ ...base, fetch, credentials, requestTimeoutMs: 100, recordTtlMs: 500 });
+  const outcome = await within(producer.put({ data: 'x', partitionKey: 'k' }), 3_000);
+  // Settled at its time to live with the reason it could not be sent.
+  assert.equal(outcome.error?.code, 'Credentials');
+  assert.match(outcome.error.message, /did not answer within 100 ms/);
+  assert.ok(calls >= 2, `the provider was asked again after each timeout (${calls} calls)`);
+  assert.equal(requests.length, 0);
+  assert.notEqual(await within(producer.close({ timeoutMs: 100 }), 1_000), 'pending');
+});
+
+test('after a close() deadline nothing more is sent, even a request whose credentials were still coming', async () => {
+  const { fetch, requests } = scripted((_, request) => Promise.resolve(ok(request)));
+  const credentials = () => new Promise((resolve) => setTimeout(resolve, 300, CREDS));
+  const producer = new KinesisProducer({ ...base, fetch, credentials });
+  const put = producer.put({ data: 'x', partitionKey: 'k' });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.notEqual(await within(producer.close({ timeoutMs: 50 }), 1_000), 'pending', 'close() keeps its deadline');
+  assert.equal((await within(put, 100)).error?.code, 'Closed');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(requests.length, 0, 'the record told Closed never reached Kinesis');
+});
+
+test('putMany calls failed together each get their own error and results', async () => {
+  const { fetch } = scripted(() => new Promise(() => {}));
+  // A full buffer: both calls wait in it, and fail together at the close() deadline.
+  const producer = new KinesisProducer({ ...base, fetch, credentials: CREDS, lingerMs: 10_000, maxBufferedRecords: 1 });
+  const first = producer.put({ data: '0', partitionKey: 'k' });
+  const a = producer.putMany([{ data: '1', partitionKey: 'k' }, { data: '2', partitionKey: 'k' }]);
+  const b = producer.putMany([{ data: '3', partitionKey: 'k' }]);
+  await producer.close({ timeoutMs: 50 });
+  const [ea, eb] = [(await within(a, 100)).error, (await within(b, 100)).error];
+  assert.notEqual(ea, eb);
+  assert.equal(ea.code, 'Closed');
+  assert.ok(isKinesisEdgeError(ea));
+  assert.equal(ea.results.length, 2);
+  assert.equal(eb.results.length, 1);
+  assert.equal((await within(first, 100)).error?.code, 'Closed');
+});
