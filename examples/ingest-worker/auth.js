@@ -16,8 +16,14 @@ const sha256Hex = async (text) => hex(await crypto.subtle.digest('SHA-256', enco
  */
 let cached;
 async function deviceRegistry(env) {
-  if (cached?.source !== env.DEVICES) {
-    const devices = typeof env.DEVICES === 'string' ? JSON.parse(env.DEVICES) : env.DEVICES ?? {};
+  if (!cached || cached.source !== env.DEVICES) {
+    let devices;
+    try {
+      devices = typeof env.DEVICES === 'string' ? JSON.parse(env.DEVICES) : (env.DEVICES ?? {});
+    } catch {
+      // JSON.parse quotes the text around a syntax error, which may be part of a secret.
+      throw new Error('ingest: the DEVICES secret is not valid JSON');
+    }
     const byTokenHash = new Map();
     for (const [id, device] of Object.entries(devices)) {
       if (device.token) byTokenHash.set(await sha256Hex(device.token), id);
@@ -53,7 +59,7 @@ async function hmacSha256(secret, body) {
  */
 export async function authenticate(headers, body, env) {
   const { devices, byTokenHash } = await deviceRegistry(env);
-  const bearer = /^Bearer (\S+)$/.exec(headers.get('authorization') ?? '');
+  const bearer = /^Bearer +(\S+)$/i.exec(headers.get('authorization') ?? '');
   if (bearer) {
     const id = byTokenHash.get(await sha256Hex(bearer[1]));
     return id ? { id, schema: devices[id].schema } : null;

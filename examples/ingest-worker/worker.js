@@ -59,8 +59,16 @@ function producerFor(env) {
       sessionToken: env.AWS_SESSION_TOKEN || undefined,
     },
     aggregation: env.AGGREGATION === 'on',
-    recordTtlMs: Number(env.FLUSH_DEADLINE_MS ?? 10_000),
+    recordTtlMs: positiveInteger(env.FLUSH_DEADLINE_MS, 'FLUSH_DEADLINE_MS', 10_000),
   });
+}
+
+/** A numeric setting; one that is not a positive integer (say "64KiB") must not turn a limit off. */
+function positiveInteger(value, name, fallback) {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`ingest: ${name} must be a positive integer`);
+  return n;
 }
 
 export default {
@@ -69,7 +77,7 @@ export default {
     if (pathname !== '/ingest') return json(404, { error: 'not found' });
     if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
 
-    const max = Number(env.MAX_BODY_BYTES ?? 65_536);
+    const max = positiveInteger(env.MAX_BODY_BYTES, 'MAX_BODY_BYTES', 65_536);
     const body = await readLimited(request, max);
     if (body === null) return json(413, { error: `body larger than ${max} bytes` });
     const device = await authenticate(request.headers, body, env);
@@ -92,7 +100,7 @@ export default {
     const delivery = producer.putMany(
       parsed.readings.map((reading) => ({ data: { ...reading, deviceId: device.id, receivedAt }, partitionKey: device.id })),
     );
-    const deadline = Number(env.FLUSH_DEADLINE_MS ?? 10_000);
+    const deadline = positiveInteger(env.FLUSH_DEADLINE_MS, 'FLUSH_DEADLINE_MS', 10_000);
     ctx.waitUntil(
       Promise.all([delivery, producer.close({ timeoutMs: deadline })]).catch((e) => {
         // Codes and counts only: never the readings or the credentials.

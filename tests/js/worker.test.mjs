@@ -47,8 +47,9 @@ async function post(body, { device, auth = 'hmac', contentType = 'application/js
   if (auth === 'hmac') {
     headers['x-device-id'] = device;
     headers['x-signature'] = sign(secret ?? DEVICES[device].secret, body);
-  } else if (auth === 'bearer') {
-    headers.authorization = `Bearer ${secret ?? DEVICES[device].token}`;
+  } else if (auth === 'bearer' || auth === 'lowercase bearer') {
+    // The scheme name is case-insensitive (RFC 9110).
+    headers.authorization = `${auth === 'bearer' ? 'Bearer' : 'bearer'} ${secret ?? DEVICES[device].token}`;
   }
   const res = await fetch(`${worker.url}/ingest`, { method: 'POST', headers, body });
   return { status: res.status, body: await res.json() };
@@ -75,6 +76,7 @@ test('the worker forwards exactly the authenticated readings, each once, and ref
   });
   await accept([{ kwh: 1234.5, phase: 'L2' }], 'meter-1', { auth: 'bearer' });
   await accept([{ kwh: 1235 }], 'meter-1');
+  await accept([{ kwh: 1236 }], 'meter-1', { auth: 'lowercase bearer' });
 
   // Refused, and never forwarded.
   const refused = [
