@@ -18,11 +18,25 @@ function credentialsError(message, cause) {
 /** localStorage where the page has it (not in workers, not when storage is blocked). */
 function defaultStorage() {
   try {
-    return globalThis.localStorage ?? null;
+    const storage = globalThis.localStorage;
+    return typeof storage?.getItem === 'function' ? storage : null;
   } catch {
     return null;
   }
 }
+
+/** Storage is a cache: where it throws (private modes, a full quota), go on without it. */
+function quietly(action) {
+  try {
+    return action() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A kept identity that GetCredentialsForIdentity refuses: gone from the pool, or another
+ * login's (Cognito answers "Logins don't match"). Either way: get a new one, once. */
+const STALE_IDENTITY = new Set(['ResourceNotFoundException', 'NotAuthorizedException']);
 
 /**
  * A credentials provider for `KinesisProducer` / `KinesisReader`: `{ identityPoolId, region,
@@ -40,9 +54,14 @@ export function fromCognitoIdentityPool({ identityPoolId, region, logins, endpoi
   }
   const poolRegion = region ?? identityPoolId.split(':')[0];
   const url = endpoint ?? `https://cognito-identity.${poolRegion}.amazonaws.com/`;
-  const key = `kinesis-edge:cognito-identity:${identityPoolId}`;
+  // One kept identity per pool and set of login providers: a page that logs in (or out) does
+  // not present the other kind's identity.
+  const providers = logins ? `:${Object.keys(logins).sort().join(',')}` : '';
+  const key = `kinesis-edge:cognito-identity:${identityPoolId}${providers}`;
   const send = fetchFn ?? ((...args) => globalThis.fetch(...args));
-  let identityId = storage?.getItem(key) ?? null;
+  let identityId = quietly(() => storage?.getItem(key));
+  /** The GetId call under way, shared by callers that arrive meanwhile (one identity, not two). */
+  let gettingId = null;
 
   // Cognito's GetId and GetCredentialsForIdentity are unsigned calls.
   async function call(operation, input) {
@@ -61,7 +80,18 @@ export function fromCognitoIdentityPool({ identityPoolId, region, logins, endpoi
       const failure = answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, bytes);
       throw credentialsError(`${operation} refused: ${failure.message}`, failure);
     }
-    return JSON.parse(new TextDecoder().decode(bytes));
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw credentialsError(`${operation} answered with a body that is not JSON`);
+    }
+  }
+
+  async function newIdentity() {
+    const out = await call('GetId', logins ? { IdentityPoolId: identityPoolId, Logins: logins } : { IdentityPoolId: identityPoolId });
+    if (typeof out.IdentityId !== 'string') throw credentialsError('GetId answered without an identity id');
+    quietly(() => storage?.setItem(key, out.IdentityId));
+    return out.IdentityId;
   }
 
   async function credentialsFor(id) {
@@ -80,16 +110,19 @@ export function fromCognitoIdentityPool({ identityPoolId, region, logins, endpoi
   return async function cognitoCredentials() {
     const fresh = !identityId;
     if (fresh) {
-      identityId = (await call('GetId', logins ? { IdentityPoolId: identityPoolId, Logins: logins } : { IdentityPoolId: identityPoolId })).IdentityId;
-      storage?.setItem(key, identityId);
+      gettingId ??= newIdentity().finally(() => (gettingId = null));
+      identityId = await gettingId;
     }
+    const id = identityId;
     try {
-      return await credentialsFor(identityId);
+      return await credentialsFor(id);
     } catch (e) {
-      // A kept identity the pool no longer knows (deleted, or another pool's): start over once.
-      if (fresh || e.awsCode !== 'ResourceNotFoundException') throw e;
-      storage?.removeItem(key);
-      identityId = null;
+      if (fresh || !STALE_IDENTITY.has(e.awsCode)) throw e;
+      // Start over once (unless a concurrent call has already replaced it).
+      if (identityId === id) {
+        quietly(() => storage?.removeItem(key));
+        identityId = null;
+      }
       return cognitoCredentials();
     }
   };

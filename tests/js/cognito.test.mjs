@@ -90,6 +90,42 @@ test('a kept identity the pool no longer knows is replaced once', async () => {
   assert.ok(!storage.getItem(`kinesis-edge:cognito-identity:${identityPoolId}`).endsWith('dead'));
 });
 
+test("a kept identity of another login (NotAuthorized: logins don't match) is replaced once, and logins keep their own", async () => {
+  const identityPoolId = await createPool();
+  const storage = memoryStorage();
+  const logins = { 'accounts.google.com': 'id-token-of-user-b' };
+  const key = `kinesis-edge:cognito-identity:${identityPoolId}:accounts.google.com`;
+  storage.setItem(key, 'us-east-1:00000000-0000-0000-0000-0000000000aa');
+  const calls = [];
+  const otherUsers = (operation, body) =>
+    operation === 'GetCredentialsForIdentity' && body.IdentityId.endsWith('aa')
+      ? new Response(JSON.stringify({ __type: 'NotAuthorizedException', message: "Logins don't match." }), { status: 400 })
+      : null;
+  const credentials = await fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage, logins, fetch: recordingFetch(calls, otherUsers) })();
+  assert.ok(credentials.sessionToken);
+  assert.deepEqual(calls, ['GetCredentialsForIdentity', 'GetId', 'GetCredentialsForIdentity']);
+  assert.ok(!storage.getItem(key).endsWith('aa'));
+  assert.equal(storage.getItem(`kinesis-edge:cognito-identity:${identityPoolId}`), null, 'the unauthenticated identity is kept apart');
+});
+
+test('concurrent first calls share one GetId, and storage that throws is done without', async () => {
+  const identityPoolId = await createPool();
+  const refusing = {
+    getItem() {
+      throw new DOMException('blocked', 'SecurityError');
+    },
+    setItem() {
+      throw new DOMException('full', 'QuotaExceededError');
+    },
+    removeItem() {},
+  };
+  const calls = [];
+  const provider = fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage: refusing, fetch: recordingFetch(calls) });
+  const [a, b] = await Promise.all([provider(), provider()]);
+  assert.ok(a.sessionToken && b.sessionToken);
+  assert.deepEqual(calls.sort(), ['GetCredentialsForIdentity', 'GetCredentialsForIdentity', 'GetId']);
+});
+
 test('a refused pool rejects with a Credentials error, and bad ids are refused at once', async () => {
   const provider = fromCognitoIdentityPool({ identityPoolId: 'us-east-1:11111111-1111-1111-1111-111111111111', endpoint: motoUrl, storage: null });
   await assert.rejects(provider(), (e) => e.name === 'KinesisEdgeError' && e.code === 'Credentials' && e.status === 500);
