@@ -2,24 +2,14 @@
 // initialises the wasm module first; this file only wraps it in an idiomatic API.
 import { WasmProducer, signRequestNormalized } from './kinesis_edge.js';
 import { Spool } from './spool.js';
+import { kinesisError } from './errors.js';
 
-const ERROR_NAME = 'KinesisEdgeError';
+export { isKinesisEdgeError } from './errors.js';
+
 const NO_HASH_KEY = 0xffffffff;
 const encoder = new TextEncoder();
 
-function kinesisError(code, message, extra) {
-  const error = new Error(message);
-  error.name = ERROR_NAME;
-  error.code = code;
-  return Object.assign(error, extra);
-}
-
 const invalidRecord = (why, extra) => kinesisError('InvalidRecord', `invalid record: ${why}`, extra);
-
-/** True for errors thrown or rejected by kinesis-edge (they carry a stable `code`). */
-export function isKinesisEdgeError(value) {
-  return value instanceof Error && value.name === ERROR_NAME && typeof value.code === 'string';
-}
 
 function asBytes(value) {
   if (value instanceof Uint8Array) return value;

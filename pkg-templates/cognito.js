@@ -3,13 +3,12 @@
 // localStorage where there is one), then GetCredentialsForIdentity whenever the producer asks,
 // which it does a minute before the credentials expire.
 import { answerError } from './kinesis_edge.js';
+import { kinesisError } from './errors.js';
 
 const TARGET = 'AWSCognitoIdentityService';
 
 function credentialsError(message, cause) {
-  const error = new Error(`Cognito identity pool: ${message}`);
-  error.name = 'KinesisEdgeError';
-  error.code = 'Credentials';
+  const error = kinesisError('Credentials', `Cognito identity pool: ${message}`);
   if (cause?.awsCode) error.awsCode = cause.awsCode;
   if (cause?.status) error.status = cause.status;
   return error;
@@ -46,11 +45,7 @@ const STALE_IDENTITY = new Set(['ResourceNotFoundException', 'NotAuthorizedExcep
  */
 export function fromCognitoIdentityPool({ identityPoolId, region, logins, endpoint, storage = defaultStorage(), fetch: fetchFn } = {}) {
   if (typeof identityPoolId !== 'string' || !/^[\w-]+:[0-9a-f-]+$/.test(identityPoolId)) {
-    throw Object.assign(new Error('invalid option `identityPoolId`: must look like "us-east-1:1a2b..."'), {
-      name: 'KinesisEdgeError',
-      code: 'InvalidOption',
-      field: 'identityPoolId',
-    });
+    throw kinesisError('InvalidOption', 'invalid option `identityPoolId`: must look like "us-east-1:1a2b..."', { field: 'identityPoolId' });
   }
   const poolRegion = region ?? identityPoolId.split(':')[0];
   const url = endpoint ?? `https://cognito-identity.${poolRegion}.amazonaws.com/`;

@@ -3,6 +3,7 @@
 // Polling, one shard after another; for heavy consumers use the KCL or enhanced fan-out.
 import { answerError, deaggregate } from './kinesis_edge.js';
 import { signRequest } from './api.js';
+import { kinesisError } from './errors.js';
 
 const encoder = new TextEncoder();
 const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -45,59 +46,111 @@ export class KinesisReader {
       service: 'kinesis',
       credentials: await this.#credentials(),
     });
-    const response = await this.#options.fetch(this.#options.url, { method: 'POST', headers: { ...headers, ...signed }, body });
+    let response;
+    try {
+      response = await this.#options.fetch(this.#options.url, { method: 'POST', headers: { ...headers, ...signed }, body });
+    } catch (e) {
+      throw kinesisError('Network', `${operation}: the request failed: ${e?.message ?? e}`, { retryable: true });
+    }
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (!response.ok) throw answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, bytes);
     return JSON.parse(new TextDecoder().decode(bytes));
   }
 
-  /** The stream's open shards (every page). */
-  async #openShards() {
+  /** Every shard the stream lists, closed ones included (every page). */
+  async #shards() {
     const shards = [];
     let page = await this.#call('ListShards', this.#options.stream);
     for (;;) {
-      shards.push(...page.Shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber));
+      shards.push(...page.Shards);
       if (!page.NextToken) return shards;
       page = await this.#call('ListShards', { NextToken: page.NextToken });
     }
+  }
+
+  async #iterator(shardId, type, sequenceNumber) {
+    const input = { ...this.#options.stream, ShardId: shardId, ShardIteratorType: type };
+    if (sequenceNumber) input.StartingSequenceNumber = sequenceNumber;
+    return (await this.#call('GetShardIterator', input)).ShardIterator;
   }
 
   /**
    * Read the stream: yields, every `pollMs`, the user records that arrived since, oldest first
    * per shard, as `{ shardId, sequenceNumber, subSequenceNumber?, partitionKey, explicitHashKey?,
    * data, arrivedAt }` (`data` a Uint8Array; aggregated records unpacked). `from`: `'LATEST'`
-   * (default) or `'TRIM_HORIZON'`. Stops when `signal` aborts.
+   * (default) or `'TRIM_HORIZON'`. A shard is read only once its parents have been read to their
+   * end, so a key's records come in order across splits and merges. A throttled or failing poll
+   * of a shard is tried again at the next one; an expired iterator is renewed after the last
+   * record read. Stops when `signal` aborts.
    */
   async *records({ from = 'LATEST', pollMs = 1000, limit = 1000, signal } = {}) {
-    const iterators = new Map();
-    const open = async (shardId, type) => {
-      const out = await this.#call('GetShardIterator', { ...this.#options.stream, ShardId: shardId, ShardIteratorType: type });
-      iterators.set(shardId, out.ShardIterator);
+    /** shardId -> { iterator, type, last }: shards being read. */
+    const reading = new Map();
+    /** Shards read to their end; with LATEST, also those already closed when reading began. */
+    const finished = new Set();
+    const startReady = async (shards, type) => {
+      const listed = new Set(shards.map((s) => s.ShardId));
+      for (const shard of shards) {
+        if (reading.has(shard.ShardId) || finished.has(shard.ShardId)) continue;
+        const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p) => p && listed.has(p));
+        if (parents.every((p) => finished.has(p))) reading.set(shard.ShardId, { iterator: await this.#iterator(shard.ShardId, type), type });
+      }
     };
-    for (const shard of await this.#openShards()) await open(shard.ShardId, from);
+    const shards = await this.#shards();
+    if (from === 'LATEST') for (const s of shards) if (s.SequenceNumberRange?.EndingSequenceNumber) finished.add(s.ShardId);
+    await startReady(shards, from);
+    let relist = false;
     while (!signal?.aborted) {
       const batch = [];
-      let resharded = false;
-      for (const [shardId, iterator] of iterators) {
-        const out = await this.#call('GetRecords', { ShardIterator: iterator, Limit: limit });
-        for (const r of out.Records) batch.push(...unpack(shardId, r));
-        if (out.NextShardIterator) iterators.set(shardId, out.NextShardIterator);
+      for (const [shardId, position] of reading) {
+        let out;
+        try {
+          out = await this.#call('GetRecords', { ShardIterator: position.iterator, Limit: limit });
+        } catch (error) {
+          if (error.awsCode?.endsWith('ExpiredIteratorException')) {
+            position.iterator = position.last
+              ? await this.#iterator(shardId, 'AFTER_SEQUENCE_NUMBER', position.last)
+              : await this.#iterator(shardId, position.type);
+          } else if (!error.retryable) throw error;
+          continue; // throttled or unavailable: this shard waits for the next poll
+        }
+        for (const r of out.Records) {
+          batch.push(...unpack(shardId, r));
+          position.last = r.SequenceNumber;
+        }
+        if (out.NextShardIterator) position.iterator = out.NextShardIterator;
         else {
-          // The shard was closed by a reshard: its children hold what comes next.
-          iterators.delete(shardId);
-          resharded = true;
+          // Closed by a reshard and read to its end: its children hold what comes next.
+          reading.delete(shardId);
+          finished.add(shardId);
+          relist = true;
         }
       }
-      if (resharded) {
-        for (const shard of await this.#openShards()) if (!iterators.has(shard.ShardId)) await open(shard.ShardId, 'TRIM_HORIZON');
+      if (relist) {
+        try {
+          await startReady(await this.#shards(), 'TRIM_HORIZON');
+          relist = false;
+        } catch (error) {
+          if (!error.retryable) throw error;
+        }
       }
       yield batch;
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await pause(pollMs, signal);
     }
   }
+}
+
+/** Wait `ms`, or less if `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function unpack(shardId, record) {

@@ -80,3 +80,55 @@ test('an error answer rejects with a coded KinesisEdgeError', async () => {
   const reader = new KinesisReader(options('no-such-stream'));
   await assert.rejects(reader.records().next(), (e) => e.name === 'KinesisEdgeError' && e.code === 'NotFound' && e.status === 400);
 });
+
+test('TRIM_HORIZON after a split reads the closed parent first, then its children: nothing skipped, keys in order', async () => {
+  await createStream(k.client, 'lineage', 1);
+  const producer = new KinesisProducer({ ...options('lineage'), lingerMs: 0 });
+  const put = (phase) => producer.putMany(Array.from({ length: 10 }, (_, i) => ({ data: `${phase}-${i}`, partitionKey: `k${i}` })));
+  await put('parent');
+  const { Shards } = await k.client.send(new ListShardsCommand({ StreamName: 'lineage' }));
+  await k.client.send(new SplitShardCommand({ StreamName: 'lineage', ShardToSplit: Shards[0].ShardId, NewStartingHashKey: (2n ** 127n).toString() }));
+  for (let i = 0; i < 50; i++) {
+    const { Shards: now } = await k.client.send(new ListShardsCommand({ StreamName: 'lineage' }));
+    if (now.length === 3) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await put('child');
+  await producer.close();
+  const got = (await readUntil(new KinesisReader(options('lineage')), 20)).map((r) => [r.partitionKey, new TextDecoder().decode(r.data)]);
+  assert.equal(got.length, 20);
+  for (let i = 0; i < 10; i++) {
+    const ofKey = got.filter(([key]) => key === `k${i}`).map(([, d]) => d);
+    assert.deepEqual(ofKey, [`parent-${i}`, `child-${i}`], `k${i} in order`);
+  }
+});
+
+test('a throttled poll and an expired iterator do not end reading or skip records', async () => {
+  await createStream(k.client, 'bumpy', 1);
+  const producer = new KinesisProducer({ ...options('bumpy'), lingerMs: 0 });
+  await producer.putMany(Array.from({ length: 5 }, (_, i) => ({ data: `first-${i}`, partitionKey: 'k' })));
+  let polls = 0;
+  const answer = (type, message) => new Response(JSON.stringify({ __type: type, message }), { status: 400, headers: { 'x-amzn-errortype': type } });
+  const bumpy = (url, init) => {
+    if (init.headers['x-amz-target'].endsWith('.GetRecords')) {
+      polls += 1;
+      if (polls === 2) return Promise.resolve(answer('ProvisionedThroughputExceededException', 'Rate exceeded for shard'));
+      if (polls === 3) return Promise.resolve(answer('ExpiredIteratorException', 'Iterator expired'));
+    }
+    return fetch(url, init);
+  };
+  const reader = new KinesisReader({ ...options('bumpy'), fetch: bumpy });
+  const controller = new AbortController();
+  const got = [];
+  const reading = (async () => {
+    for await (const batch of reader.records({ from: 'TRIM_HORIZON', pollMs: 20, signal: controller.signal })) got.push(...batch.map((r) => new TextDecoder().decode(r.data)));
+  })();
+  for (let i = 0; i < 100 && got.length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+  await producer.putMany(Array.from({ length: 5 }, (_, i) => ({ data: `then-${i}`, partitionKey: 'k' })));
+  for (let i = 0; i < 100 && got.length < 10; i++) await new Promise((r) => setTimeout(r, 20));
+  controller.abort();
+  await reading;
+  await producer.close();
+  assert.ok(polls > 3, 'both faults were met');
+  assert.deepEqual(got, [...Array.from({ length: 5 }, (_, i) => `first-${i}`), ...Array.from({ length: 5 }, (_, i) => `then-${i}`)], 'each once, in order');
+});
