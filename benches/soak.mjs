@@ -18,6 +18,7 @@ const report = await runSoak({
   faults: MIXED_FAULTS,
   seed: Number(values.seed),
   options: { maxRecordsPerRequest: 500, requestTimeoutMs: Number(values['request-timeout-ms']) },
+  onProgress: (s) => console.error(`${new Date().toISOString()} acknowledged ${s.recordsAcknowledged} of ${values.records}, ${s.requests} requests, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms`),
 });
 const ok = report.missing.length === 0 && report.wrongSequence.length === 0 && report.resentAfterSuccess === 0 && report.duplicates <= report.lostAnswerEntries;
 console.log(JSON.stringify({ ...report, missing: report.missing.length, wrongSequence: report.wrongSequence.length, verdict: ok ? 'every record accounted for' : 'RECORDS LOST OR RESENT' }, null, 2));

@@ -28,7 +28,8 @@ export async function withProxiedStream({ faults, seed = 1, stream, shards }, bo
   }
 }
 
-export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, stream = 'soak', options = {} }) {
+/** `onProgress(stats)`, if given, is called every 30 s while records are in flight. */
+export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, stream = 'soak', options = {}, onProgress }) {
   return withProxiedStream({ faults, seed, stream, shards }, async ({ k, proxy }) => {
     let tokens = 0;
     const producer = new KinesisProducer({
@@ -58,7 +59,9 @@ export function runSoak({ records, faults = MIXED_FAULTS, seed = 1, shards = 4, 
       // Let the producer work between chunks, as a device feed would.
       await new Promise((r) => setImmediate(r));
     }
+    const progress = onProgress && setInterval(() => onProgress(producer.stats()), 30_000);
     const settled = await Promise.allSettled(outcomes);
+    clearInterval(progress);
     await producer.close();
     const elapsed = performance.now() - started;
     const stored = await readStream(k.client, stream);
