@@ -256,7 +256,9 @@ export interface KinesisReaderOptions {
 /** A small polling reader for dashboards: ListShards, GetShardIterator, GetRecords. */
 export class KinesisReader {
   constructor(options: KinesisReaderOptions);
-  /** Every `pollMs` (1000), the records that arrived since; rejects with a `KinesisEdgeError`. */
+  /** Every `pollMs` (1000), the records that arrived since. A shard is read after its parents
+   * (a key stays in order across reshards); throttled or failing polls are retried at the next
+   * poll and expired iterators renewed; other errors reject with a `KinesisEdgeError`. */
   records(options?: {
     from?: 'LATEST' | 'TRIM_HORIZON';
     pollMs?: number;
@@ -274,7 +276,8 @@ export interface CognitoIdentityPoolOptions {
   logins?: Record<string, string>;
   /** Default `https://cognito-identity.<region>.amazonaws.com/`. */
   endpoint?: string;
-  /** Where the identity id is kept across page loads. Default localStorage; `null` keeps none. */
+  /** Where the identity id is kept across page loads (one per set of login providers).
+   * Default localStorage; `null` keeps none; a storage that throws is done without. */
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
