@@ -455,15 +455,15 @@ export class KinesisProducer {
   #commit() {
     this.#scheduled = false;
     // Records settle only after their ids are registered and the blocked state is known.
-    let pumpAfter = false;
+    const firstId = this.#nextId;
     try {
-      this.#commitStaged(() => (pumpAfter = true));
+      this.#commitStaged();
     } finally {
-      if (pumpAfter) this.#inner.pump();
+      if (this.#nextId !== firstId) this.#inner.pump();
     }
   }
 
-  #commitStaged(accepted) {
+  #commitStaged() {
     while (this.#staged.length > 0) {
       const n = Math.min(this.#staged.length, COMMIT_CHUNK);
       const { datas, keys, hashKeys, targets } = this.#staged.peek(n);
@@ -476,7 +476,6 @@ export class KinesisProducer {
         for (const target of targets) this.#deliver(target, error);
         continue;
       }
-      accepted();
       let id = answer[0];
       let refused = 1;
       let taken = 0;

@@ -4,23 +4,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStream, readStream } from './support.mjs';
-import { pageHarness, onceSteady } from './page-harness.mjs';
+import { pageHarness, onceSteady, atLeast } from './page-harness.mjs';
 
 const h = pageHarness((h) => createStream(h.k.client, 'lifecycle', 2));
 
-/** Readings of run `run` in the stream, after waiting up to `ms` for `atLeast` of them. */
-async function arrived(run, atLeast, ms = 5_000) {
-  const started = Date.now();
-  for (;;) {
-    const found = (await readStream(h.k.client, 'lifecycle'))
-      .map((r) => Buffer.from(r.Data).toString())
-      .filter((text) => text.startsWith('{'))
-      .map((text) => JSON.parse(text))
-      .filter((d) => d.run === run);
-    if (found.length >= atLeast || Date.now() - started >= ms) return found;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Readings of run `run` in the stream, after waiting up to `ms` for `count` of them. */
+const arrived = (run, count, ms = 5_000) =>
+  atLeast(
+    async () =>
+      (await readStream(h.k.client, 'lifecycle'))
+        .map((r) => Buffer.from(r.Data).toString())
+        .filter((text) => text.startsWith('{'))
+        .map((text) => JSON.parse(text))
+        .filter((d) => d.run === run),
+    count,
+    ms,
+  );
 
 async function openPage(run, params) {
   const page = await h.browser.newPage();

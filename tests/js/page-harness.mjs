@@ -22,6 +22,16 @@ export function pageHarness(setup = async () => {}) {
   return h;
 }
 
+/** Polls `read()` (a list) every 100 ms until it holds `count` items or `ms` passed; returns the last. */
+export async function atLeast(read, count, ms) {
+  const started = Date.now();
+  for (;;) {
+    const found = await read();
+    if (found.length >= count || Date.now() - started >= ms) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * What a closed page's keepalive requests delivered, once all of them have landed: polls
  * `read()` (a list) until it holds something and its length has stayed the same for 500 ms, or

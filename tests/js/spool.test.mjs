@@ -4,21 +4,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStream, readStream } from './support.mjs';
-import { pageHarness, onceSteady } from './page-harness.mjs';
+import { pageHarness, onceSteady, atLeast } from './page-harness.mjs';
 
 const h = pageHarness();
 
-/** Readings of `run` in `stream` (each once per copy), waiting up to `ms` for `atLeast`. */
-async function arrived(stream, run, atLeast, ms = 8_000) {
-  const started = Date.now();
-  for (;;) {
-    const found = (await readStream(h.k.client, stream))
-      .map((r) => ({ key: r.PartitionKey, ...JSON.parse(Buffer.from(r.Data).toString()) }))
-      .filter((d) => d.run === run);
-    if (found.length >= atLeast || Date.now() - started >= ms) return found;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Readings of `run` in `stream` (each once per copy), waiting up to `ms` for `count`. */
+const arrived = (stream, run, count, ms = 8_000) =>
+  atLeast(
+    async () =>
+      (await readStream(h.k.client, stream))
+        .map((r) => ({ key: r.PartitionKey, ...JSON.parse(Buffer.from(r.Data).toString()) }))
+        .filter((d) => d.run === run),
+    count,
+    ms,
+  );
 
 /** A context with a page of its own, so that closing the test's pages never closes it. */
 async function newContext() {
