@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { REGION, STREAM, ENDPOINT, CREDENTIALS } from './peers-common.mjs';
+import { importKinesisEdge } from './pkg.mjs';
 
 const SHARDS = 4;
 const MAX = 2n ** 128n - 1n;
@@ -43,7 +44,7 @@ function reading(i) {
 }
 
 async function run(aggregation, total) {
-  const { KinesisProducer } = await import('kinesis-edge');
+  const { KinesisProducer } = await importKinesisEdge();
   let standInMs = 0;
   let sequence = 0;
   const shardOf = (entry) => {

@@ -1,14 +1,17 @@
-// The three producers under test in Node (see peers-common.mjs), each loaded only when measured,
-// so that one peer's modules never weigh on another's figures.
+// The producers under test in Node (see peers-common.mjs), each loaded only when set up, so that
+// a process that measures one peer carries no other peer's modules. kinesis-edge is the package
+// in KINESIS_EDGE_PKG, else the installed one (benches/pkg.mjs).
 import { readings, ok500, kinesisEdgePeer, sdkPeer, aws4fetchPeer } from './peers-common.mjs';
+import { importKinesisEdge } from './pkg.mjs';
 
 export { readings };
 
 export const peers = {
-  'kinesis-edge': async () => kinesisEdgePeer((await import('kinesis-edge')).KinesisProducer),
+  'kinesis-edge': async () => kinesisEdgePeer((await importKinesisEdge()).KinesisProducer),
   '@aws-sdk/client-kinesis': async () => {
     const { Readable } = await import('node:stream');
     return sdkPeer(await import('@aws-sdk/client-kinesis'), () => Readable.from([Buffer.from(ok500)]));
   },
   aws4fetch: async () => aws4fetchPeer((await import('aws4fetch')).AwsClient, (bytes) => Buffer.from(bytes).toString('base64')),
+  'hand-written SigV4': async () => (await import('./sigv4-node.mjs')).handSigV4Peer(),
 };

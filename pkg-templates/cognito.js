@@ -2,7 +2,7 @@
 // so no long-lived AWS key ever ships in a page. GetId once (the identity id is kept in
 // localStorage where there is one), then GetCredentialsForIdentity whenever the producer asks,
 // which it does a minute before the credentials expire.
-import { answerError } from './kinesis_edge.js';
+import { answerError, endpointUrl } from './kinesis_edge.js';
 import { kinesisError } from './errors.js';
 
 const TARGET = 'AWSCognitoIdentityService';
@@ -47,8 +47,7 @@ export function fromCognitoIdentityPool({ identityPoolId, region, logins, endpoi
   if (typeof identityPoolId !== 'string' || !/^[\w-]+:[0-9a-f-]+$/.test(identityPoolId)) {
     throw kinesisError('InvalidOption', 'invalid option `identityPoolId`: must look like "us-east-1:1a2b..."', { field: 'identityPoolId' });
   }
-  const poolRegion = region ?? identityPoolId.split(':')[0];
-  const url = endpoint ?? `https://cognito-identity.${poolRegion}.amazonaws.com/`;
+  const url = endpointUrl('cognito-identity', region ?? identityPoolId.split(':')[0], endpoint);
   // One kept identity per pool and set of login providers: a page that logs in (or out) does
   // not present the other kind's identity.
   const providers = logins ? `:${Object.keys(logins).sort().join(',')}` : '';

@@ -1,4 +1,6 @@
 // Everything the package exports, for every runtime entry point (each initialises the wasm first).
-export * from './api.js';
-export * from './reader.js';
-export * from './cognito.js';
+export { KinesisProducer } from './producer.js';
+export { signRequest } from './sign.js';
+export { isKinesisEdgeError } from './errors.js';
+export { KinesisReader } from './reader.js';
+export { fromCognitoIdentityPool } from './cognito.js';

@@ -10,6 +10,8 @@ export interface AwsCredentials {
 /** Called whenever credentials are needed and the cached ones are missing or about to expire. */
 export type CredentialsProvider = () => AwsCredentials | Promise<AwsCredentials>;
 
+/** Every option is checked: a wrong type, a value out of range or an unknown name throws an
+ * `InvalidOption` error naming it. */
 export interface KinesisProducerOptions {
   /** AWS region, e.g. `"us-east-1"`; requests are signed for it. */
   region: string;
@@ -63,7 +65,8 @@ export interface KinesisProducerOptions {
   spoolMaxBytes?: number;
   /** IndexedDB database name. Default `kinesis-edge:<streamArn or streamName>`. */
   spoolName?: string;
-  /** Replaces the global fetch, e.g. `(req, init) => env.KINESIS.fetch(req, init)`. */
+  /** Replaces the transport (the global fetch; node:http(s) in Node), e.g.
+   * `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
 

@@ -1,14 +1,15 @@
 // KinesisReader: a small stream reader for dashboards (ListShards, GetShardIterator, GetRecords),
 // signed like the producer's calls, unpacking KPL aggregated records into their user records.
-// Polling, one shard after another; for heavy consumers use the KCL or enhanced fan-out.
-import { answerError, deaggregate } from './kinesis_edge.js';
-import { signRequest } from './api.js';
+// Polling, one shard after another; for heavy consumers use the KCL or enhanced fan-out. Its
+// endpoint, stream fields, error classification and credential refresh are the core's.
+import { answerError, credentialsFresh, endpointUrl, streamFields } from './kinesis_edge.js';
+import { signRequest } from './sign.js';
 import { kinesisError } from './errors.js';
+import { deaggregate } from './deaggregate.js';
 
 const encoder = new TextEncoder();
 const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-/** Reuse provider credentials until a minute before they expire. */
-const EXPIRY_MARGIN_MS = 60_000;
+const expirationMs = (c) => (c?.expiration === undefined || c?.expiration === null ? undefined : new Date(c.expiration).getTime());
 
 export class KinesisReader {
   #options;
@@ -18,8 +19,8 @@ export class KinesisReader {
   constructor({ region, streamName, streamArn, endpoint, credentials, fetch: fetchFn } = {}) {
     this.#options = {
       region,
-      stream: streamArn ? { StreamARN: streamArn } : { StreamName: streamName },
-      url: endpoint ?? `https://kinesis.${region}.amazonaws.com/`,
+      stream: JSON.parse(streamFields(region, streamName, streamArn)),
+      url: endpointUrl('kinesis', region, endpoint),
       credentials,
       fetch: fetchFn ?? ((...args) => globalThis.fetch(...args)),
     };
@@ -28,8 +29,7 @@ export class KinesisReader {
   async #credentials() {
     const { credentials } = this.#options;
     if (typeof credentials !== 'function') return credentials;
-    const expires = this.#cached?.expiration ? new Date(this.#cached.expiration).getTime() : Infinity;
-    if (!this.#cached || expires - Date.now() < EXPIRY_MARGIN_MS) this.#cached = await credentials();
+    if (!this.#cached || !credentialsFresh(expirationMs(this.#cached), Date.now())) this.#cached = await credentials();
     return this.#cached;
   }
 

@@ -57,6 +57,9 @@ export class Spool {
   #keys = new Map();
   /** Our spooled readings not in the producer now (expired, closed): sent at the next pass. */
   #dormant = new Set();
+  /** Ours refused for a reason this page cannot fix (`SpoolFate.Later`): sent once back online,
+   * else by a later page load. */
+  #held = new Set();
   /** Keys whose delete is due, removed together in the next transaction. */
   #doomed = [];
   /** Transactions run in order: a reading's delete never overtakes its write. */
@@ -175,23 +178,30 @@ export class Spool {
     this.#keys.set(id, key);
   }
 
+  /** Held readings may be sent again (the browser is back online). */
+  wake() {
+    for (const key of this.#held) this.#dormant.add(key);
+    this.#held.clear();
+  }
+
   /** A reading taken from the spool was not accepted again (buffer full, closed): keep it dormant. */
   release(key) {
     this.#dormant.add(key);
   }
 
   /**
-   * Record `id` settled: `keep` leaves it spooled for a later pass, else it is removed. Returns
-   * whether it stays spooled: a boolean, or a promise of one while its write is still pending.
+   * Record `id` settled: `keep` leaves it spooled, else it is removed; kept and `hold`, it waits
+   * for `wake()` (back online) or a later page load rather than the next pass. Returns whether it
+   * stays spooled: a boolean, or a promise of one while its write is still pending.
    */
-  settled(id, keep) {
+  settled(id, keep, hold = false) {
     const key = this.#keys.get(id);
     if (key === undefined) return false;
     this.#keys.delete(id);
     if (keep) {
       const keepDormant = (k) => {
         if (k === undefined) return false;
-        this.#dormant.add(k);
+        (hold ? this.#held : this.#dormant).add(k);
         return true;
       };
       return typeof key === 'number' ? keepDormant(key) : key.then(keepDormant);
@@ -272,4 +282,85 @@ export class Spool {
     this.#stopWatching.abort();
     this.#releaseOwner();
   }
+}
+
+/** A reading that settled unsent but spooled is tried again this much later (or when online). */
+const SPOOL_RETRY_MS = 5_000;
+/** What the core says becomes of a failed reading's copy (`SpoolFate` in src/core/model/error.rs). */
+const DROP = 1;
+const LATER = 2;
+
+/**
+ * The producer's side of the spool, loaded only by producers with `spool: 'indexeddb'`.
+ * `resend(entries)` hands leftovers back to the producer (false once it is closing).
+ */
+export function linkSpool({ name, maxBytes, resend }) {
+  let closing = false;
+  let draining = false;
+  let again = false;
+  let retryTimer;
+  const spool = new Spool({ name, maxBytes, onOwnerGone: () => drain() });
+
+  /** Send again what the spool holds and this page does not: leftovers of closed pages, and
+   * this page's readings that settled unsent (expired while offline, say). */
+  async function drain() {
+    if (closing) return;
+    // A call during a pass (another tab has gone, say) runs one more pass after it.
+    if (draining) return void (again = true);
+    draining = true;
+    again = false;
+    try {
+      const entries = await spool.leftovers();
+      if (!resend(entries)) {
+        // Adopted as the producer closed: left for other tabs and later loads.
+        for (const entry of entries) spool.release(entry.key);
+        return;
+      }
+      // A large spool drains in passes.
+      if (entries.length) retryLater();
+    } finally {
+      draining = false;
+      if (again) drain();
+    }
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    if (!closing) retryTimer = setTimeout(drain, SPOOL_RETRY_MS);
+  }
+
+  spool.ready.then(drain);
+  return {
+    /** Records the producer took, `[{ id, key, data, partitionKey, explicitHashKey }]`: leftovers
+     * sent again (`key` set) are tracked, new readings written. */
+    accepted(records) {
+      const fresh = [];
+      for (const { id, key, data, partitionKey, explicitHashKey } of records) {
+        if (key !== undefined) spool.track(id, key);
+        else fresh.push({ id, data: typeof data === 'string' ? data : data.slice(), partitionKey, explicitHashKey });
+      }
+      if (fresh.length) spool.add(fresh);
+    },
+    /** Record `id` was stored by Kinesis: its copy goes. */
+    delivered: (id) => void spool.settled(id, false),
+    /** Record `id` failed; `fate`: the core's `SpoolFate`. Whether it stays spooled: a boolean,
+     * or a promise of one while its write commits. */
+    failed(id, fate) {
+      const kept = spool.settled(id, fate !== DROP, fate === LATER);
+      if (fate === LATER) return kept;
+      const retry = (k) => (k && retryLater(), k);
+      return kept instanceof Promise ? kept.then(retry) : retry(kept);
+    },
+    release: (key) => spool.release(key),
+    online() {
+      spool.wake();
+      drain();
+    },
+    close() {
+      closing = true;
+      clearTimeout(retryTimer);
+      spool.close();
+    },
+    stats: () => spool.stats(),
+  };
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine as _;
-use kinesis_edge::core::signer::{self, sha256_hex, SignInput, SigningKeyCache};
+use kinesis_edge::core::sigv4::signer::{self, sha256_hex, SignInput, SigningKeyCache};
 use kinesis_edge::core::Credentials;
 use serde_json::Value;
 
@@ -82,8 +82,9 @@ fn botocore_kinesis_vectors() {
 /// cover the exact bytes kinesis-edge sends, not just a request of the same shape.
 #[test]
 fn vector_bodies_are_core_bodies() {
-    use kinesis_edge::core::body::write_body;
-    use kinesis_edge::core::{Record, StreamTarget};
+    use kinesis_edge::core::kinesis::put_records::Framing;
+    use kinesis_edge::core::model::target::StreamTarget;
+    use kinesis_edge::core::Record;
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/vectors/kinesis-botocore.json"
@@ -93,14 +94,7 @@ fn vector_bodies_are_core_bodies() {
     let body = base64::engine::general_purpose::STANDARD
         .decode(case["body_base64"].as_str().unwrap())
         .unwrap();
-    let target = StreamTarget {
-        name: Some("readings".into()),
-        arn: None,
-    };
-    let record = Record {
-        data: br#"{"t":21.5}"#.to_vec(),
-        partition_key: "device-1".into(),
-        explicit_hash_key: None,
-    };
-    assert_eq!(write_body(&target, [&record], 0), body);
+    let target = StreamTarget::new(Some("readings"), None, "us-east-1").unwrap();
+    let record = Record::new(br#"{"t":21.5}"#, "device-1", None);
+    assert_eq!(Framing::new(&target).write([&record], 0), body);
 }

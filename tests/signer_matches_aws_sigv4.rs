@@ -9,7 +9,7 @@ use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use kinesis_edge::core::signer::{self, sha256_hex, SignInput, SigningKeyCache};
+use kinesis_edge::core::sigv4::signer::{self, sha256_hex, SignInput, SigningKeyCache};
 use kinesis_edge::core::Credentials;
 use proptest::prelude::*;
 

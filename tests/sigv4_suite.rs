@@ -5,7 +5,7 @@
 
 mod common;
 
-use kinesis_edge::core::signer::{self, sha256_hex, SignInput, SigningKeyCache};
+use kinesis_edge::core::sigv4::signer::{self, sha256_hex, SignInput, SigningKeyCache};
 use kinesis_edge::core::Credentials;
 use serde_json::Value;
 

@@ -8,6 +8,7 @@
 //   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional)   -- secrets
 //   DEVICES: {"<id>": {"secret": "...", "token": "...", "schema": "thermometer"}}  -- secret
 //   MAX_BODY_BYTES (65536), FLUSH_DEADLINE_MS (10000), AGGREGATION ("on" to pack readings)
+//   FORWARD ("off": answer 202 after authentication and validation, forward nothing)
 import { KinesisProducer, isKinesisEdgeError } from 'kinesis-edge';
 import { authenticate } from './auth.js';
 import { parseReadings, SCHEMAS } from './readings.js';
@@ -96,10 +97,11 @@ export default {
     if (parsed.error) return json(400, { error: parsed.error });
 
     const receivedAt = Date.now();
+    const records = parsed.readings.map((reading) => ({ data: { ...reading, deviceId: device.id, receivedAt }, partitionKey: device.id }));
+    // FORWARD = "off": authenticated and validated, not forwarded (the benchmarks' baseline).
+    if (env.FORWARD === 'off') return json(202, { accepted: records.length, receivedAt });
     const producer = producerFor(env);
-    const delivery = producer.putMany(
-      parsed.readings.map((reading) => ({ data: { ...reading, deviceId: device.id, receivedAt }, partitionKey: device.id })),
-    );
+    const delivery = producer.putMany(records);
     const deadline = positiveInteger(env.FLUSH_DEADLINE_MS, 'FLUSH_DEADLINE_MS', 10_000);
     ctx.waitUntil(
       Promise.all([delivery, producer.close({ timeoutMs: deadline })]).catch((e) => {

@@ -1,33 +1,26 @@
 //! The sans-IO core: no JavaScript, no clock, no network. Every time value is handed in.
+//!
+//! Layers, each using only those below it (a test checks): `fnv`, `calendar`, `json` (support)
+//! → `model` (options, config, records, errors, credentials, endpoints) → wire formats
+//! (`sigv4`, `kinesis`, `kpl`) → `engine` (batcher, packer, retry, shard map, producer).
 
-pub mod aggregate;
-pub mod aggregation;
-pub mod batcher;
-pub mod body;
-pub mod canonical;
-pub mod classify;
-pub mod config;
-pub mod credentials;
-pub mod endpoint;
-pub mod error;
-pub mod packer;
-pub mod producer;
-pub mod record;
-pub mod request;
-pub mod response;
-pub mod retry;
-pub mod shard_map;
-pub mod signer;
-pub mod stats;
+pub mod calendar;
+pub mod engine;
+pub mod fnv;
+pub mod json;
+pub mod kinesis;
+pub mod kpl;
+pub mod model;
+pub mod sigv4;
 
-pub use classify::RetryClass;
-pub use config::{ProducerConfig, ProducerOptions, StreamTarget};
-pub use credentials::Credentials;
-pub use error::{Error, ErrorCode, Failure};
-pub use producer::{Answer, Outcome, Producer, RecordId, Settlement};
-pub use record::Record;
-pub use request::PreparedRequest;
-pub use stats::Stats;
+pub use engine::events::{Ack, Answer, Event, Outcome, RecordId, RequestId, Settlement, Transmit};
+pub use engine::producer::{Payload, Producer};
+pub use engine::stats::Stats;
+pub use model::config::Config;
+pub use model::credentials::Credentials;
+pub use model::error::{Error, ErrorCode, Failure, RetryClass, SpoolFate};
+pub use model::options::Options;
+pub use model::record::Record;
 
 /// Milliseconds since the Unix epoch, as the host clock reports them.
 pub type Millis = u64;

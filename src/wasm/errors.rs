@@ -1,6 +1,6 @@
-//! Core errors as JS `Error` objects: `name` is always `KinesisEdgeError`, `code` is the
-//! stable [`ErrorCode`] string, and `field`, `awsCode`, `status`, `retryable`, `lastCode` are set
-//! when known.
+//! Core errors as JS `Error` objects: `name` is always `KinesisEdgeError`, `code` is the stable
+//! [`ErrorCode`] string, and `field`, `awsCode`, `status`, `retryable`, `lastCode` are set when
+//! known.
 
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
@@ -50,19 +50,4 @@ pub fn failure_to_js(f: &Failure) -> JsValue {
         set(&js, "lastCode", &JsValue::from_str(last.as_str()));
     }
     js
-}
-
-/// An `InvalidOption` error for `field`.
-pub fn invalid_option(field: &'static str, reason: &str) -> JsValue {
-    error_to_js(&Error::invalid_option(field, reason))
-}
-
-/// A short description of a thrown JS value, for messages (never its full contents).
-pub fn describe(value: &JsValue) -> String {
-    let message = Reflect::get(value, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "unknown error".to_owned());
-    message.chars().take(300).collect()
 }

@@ -1,554 +1,340 @@
-//! `Producer`, the wasm half of `KinesisProducer`: it drives the core with the host's clock,
-//! timers and `fetch`, and reports each record's settlement through two callbacks
-//! (`onAcks(ids, sequenceNumbers, shardIds, subSequenceNumbers)` once per answer, `onFail(id, error)` per failed
-//! record), so that the JS wrapper owns the promises and an answer of 500 acknowledgements
-//! crosses the boundary once.
+//! `ProducerCore`: the core's producer as the JS driver sees it. Every method is synchronous;
+//! times are epoch milliseconds from the host's `Date.now()`; ids are plain numbers.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::cell::RefCell;
+use std::rc::Rc;
 
-use js_sys::{Function, Uint8Array};
-use serde::Serialize as _;
 use wasm_bindgen::prelude::*;
 
-use super::credentials::CredentialSource;
-use super::errors::{error_to_js, failure_to_js, invalid_option};
-use super::host::{self, HttpResponse, PostError};
-use super::options::{field, producer_options};
-use crate::core::classify::transport_failure;
-use crate::core::config::DEFAULT_REQUEST_TIMEOUT_MS;
-use crate::core::signer::sha256_hex;
-use crate::core::{
-    Answer, Credentials, Error, ErrorCode, Failure, Outcome, PreparedRequest, Producer,
-    ProducerConfig, Record, Settlement,
-};
+use super::errors::error_to_js;
+use super::outbox::Outbox;
+use super::text::{join_headers, json_string};
+use crate::core::engine::shard_map::ShardMap;
+use crate::core::{Answer, Config, Credentials, Error, Millis, Options, Payload, Producer, Record};
 
-struct Timer {
-    at: u64,
-    handle: JsValue,
+thread_local! {
+    /// Shard maps the producers of this module listed, by endpoint and stream, with when: a new
+    /// producer of the same stream adopts a fresh one instead of listing the shards again (a
+    /// worker makes a producer per request). Data only: no I/O crosses between producers.
+    static SHARD_MAPS: RefCell<Vec<(String, ShardMap, Millis)>> = const { RefCell::new(Vec::new()) };
 }
 
-struct Shared {
-    core: RefCell<Producer>,
-    credentials: CredentialSource,
-    fetch: (Function, JsValue),
-    on_acks: Function,
-    on_fail: Function,
-    timer: RefCell<Option<Timer>>,
-    /// Abort controllers of the requests in flight, so that `abandon` can stop them.
-    aborts: RefCell<Vec<(u64, JsValue)>>,
-    /// Body bytes of keepalive requests in flight (the browser allows 64 KiB in all).
-    keepalive_bytes: Cell<usize>,
-    /// The linger timer's callback, made once; it holds only a weak reference.
-    tick: RefCell<Option<Closure<dyn FnMut()>>>,
+/// No value, in the numbers the boundary returns.
+const NONE: f64 = -1.0;
+
+/// `lengths` marks a record without an explicit hash key with this length.
+const NO_HASH_KEY: u32 = u32::MAX;
+
+fn millis(now: f64) -> Millis {
+    // Before 1970 or NaN counts as 0: signing then fails loudly rather than trapping.
+    if now.is_finite() && now > 0.0 {
+        now as Millis
+    } else {
+        0
+    }
 }
 
-#[wasm_bindgen]
-pub struct WasmProducer {
-    shared: Rc<Shared>,
+#[wasm_bindgen(js_name = ProducerCore)]
+pub struct ProducerCore {
+    producer: Producer,
+    outbox: Outbox,
+    /// The body of the request `pollTransmit` gave last, until `takeBody`.
+    body: Vec<u8>,
+    /// Errors of the records the last `put` refused.
+    refusals: Vec<Error>,
+    /// With aggregation: this stream's key in `SHARD_MAPS`.
+    shard_map_key: Option<String>,
 }
 
-fn callback(hooks: &JsValue, key: &'static str) -> Result<Function, JsValue> {
-    field(hooks, key)
-        .dyn_into::<Function>()
-        .map_err(|_| invalid_option(key, "must be a function"))
-}
-
-#[wasm_bindgen]
-impl WasmProducer {
-    /// `options` as documented for `KinesisProducer`; `hooks` is `{ onAcks, onFail }`.
+#[wasm_bindgen(js_class = ProducerCore)]
+impl ProducerCore {
+    /// `options`: the `KinesisProducer` options as JSON (functions and non-finite numbers as
+    /// the markers `model::options` describes). `seed` seeds the retry jitter.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue, hooks: JsValue) -> Result<WasmProducer, JsValue> {
-        let config = producer_options(&options)
-            .and_then(ProducerConfig::from_options)
+    pub fn new(options: &str, seed: f64, now: f64) -> Result<ProducerCore, JsValue> {
+        let config = Options::from_json(options, "options")
+            .and_then(|o| Config::from_options(&o))
             .map_err(|e| error_to_js(&e))?;
-        let credentials = field(&options, "credentials");
-        if credentials.is_undefined() || credentials.is_null() {
-            return Err(error_to_js(&Error::Credentials(
-                "the credentials option is required".into(),
-            )));
-        }
-        let credentials = CredentialSource::from_js(&credentials).map_err(|e| error_to_js(&e))?;
-        let user_fetch = field(&options, "fetch");
-        if !(user_fetch.is_undefined() || user_fetch.is_null() || user_fetch.is_function()) {
-            return Err(invalid_option("fetch", "must be a function"));
-        }
-        let fetch = host::fetch_function(&user_fetch).ok_or_else(|| {
-            invalid_option(
-                "fetch",
-                "no global fetch in this runtime; pass the fetch option",
-            )
-        })?;
-        let shared = Rc::new(Shared {
-            core: RefCell::new(Producer::new(config, host::random_seed())),
-            credentials,
-            fetch,
-            on_acks: callback(&hooks, "onAcks")?,
-            on_fail: callback(&hooks, "onFail")?,
-            timer: RefCell::new(None),
-            aborts: RefCell::new(Vec::new()),
-            keepalive_bytes: Cell::new(0),
-            tick: RefCell::new(None),
-        });
-        let weak: Weak<Shared> = Rc::downgrade(&shared);
-        let tick = Closure::<dyn FnMut()>::new(move || {
-            if let Some(shared) = weak.upgrade() {
-                if let Ok(mut t) = shared.timer.try_borrow_mut() {
-                    *t = None;
+        let shard_map_key = config
+            .aggregation
+            .map(|_| format!("{}|{}", config.endpoint.url(), config.target.json_members()));
+        let mut producer = Producer::new(config, seed as u64);
+        if let Some(key) = &shard_map_key {
+            // `try_with`: `with` would link the formatting of a panic that cannot happen here.
+            let _ = SHARD_MAPS.try_with(|maps| {
+                if let Some((_, map, listed_at)) = maps.borrow().iter().find(|(k, _, _)| k == key) {
+                    producer.adopt_shard_map(map.clone(), *listed_at, millis(now));
                 }
-                pump(&shared);
-            }
-        });
-        *shared.tick.borrow_mut() = Some(tick);
-        Ok(WasmProducer { shared })
+            });
+        }
+        Ok(Self {
+            producer,
+            outbox: Outbox::default(),
+            body: Vec::new(),
+            refusals: Vec::new(),
+            shard_map_key,
+        })
     }
 
-    /// Accept many records in one crossing. `buffer` holds every record's bytes; `layout` has
-    /// six offsets per record into it: data start and end, partition key start and end, explicit
-    /// hash key start and end (start `u32::MAX` when there is none). Valid records get
-    /// consecutive ids; the result is `[firstId, index, error, index, error, ...]` listing the
-    /// refused records with their errors. After a `BufferFull`, every later record is refused
-    /// with it as well. Nothing is sent or settled here: the caller records the new ids first,
-    /// then calls `pump`.
-    #[wasm_bindgen(js_name = putBatch)]
-    pub fn put_batch(&self, buffer: &[u8], layout: &[u32]) -> Result<js_sys::Array, JsValue> {
-        let out = js_sys::Array::new();
-        let refuse = |index: usize, err: &Error| {
-            out.push(&JsValue::from_f64(index as f64));
-            out.push(&error_to_js(err));
+    /// What the JS side needs of the validated options, as JSON: `{ url, lifecycle, provider,
+    /// customFetch, spool: { maxBytes, name } | null }`.
+    pub fn host(&self) -> String {
+        let c = self.producer.config();
+        let spool = match &c.host.spool {
+            Some((max_bytes, name)) => {
+                let stream = c
+                    .target
+                    .arn
+                    .as_ref()
+                    .or(c.target.name.as_ref())
+                    .map_or("", String::as_str);
+                let name = name
+                    .clone()
+                    .unwrap_or_else(|| format!("kinesis-edge:{stream}"));
+                format!(
+                    r#"{{"maxBytes":{max_bytes},"name":{}}}"#,
+                    json_string(&name)
+                )
+            }
+            None => "null".into(),
         };
-        {
-            let mut core = self
-                .shared
-                .core
-                .try_borrow_mut()
-                .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
-            out.push(&JsValue::from_f64(core.next_record_id() as f64));
-            let now = host::now();
-            // Once the buffer is full, later records are refused too, so none overtakes an
-            // earlier one that is waiting for room.
-            let mut full: Option<Error> = None;
-            for (index, offsets) in layout.chunks_exact(6).enumerate() {
-                if let Some(err) = &full {
-                    refuse(index, err);
-                    continue;
-                }
-                match record_at(buffer, offsets).and_then(|record| core.put(record, now)) {
-                    Ok(_) => {}
-                    Err(err) => {
-                        refuse(index, &err);
-                        if err.code() == ErrorCode::BufferFull {
-                            full = Some(err);
-                        }
-                    }
-                }
+        format!(
+            r#"{{"url":{},"lifecycle":{},"provider":{},"customFetch":{},"spool":{spool}}}"#,
+            json_string(&c.endpoint.url()),
+            c.host.lifecycle,
+            matches!(
+                c.credentials,
+                crate::core::model::config::CredentialsSource::Provider
+            ),
+            c.host.custom_fetch,
+        )
+    }
+
+    /// Take many records in one crossing. `chunk` holds every record's bytes end to end: data,
+    /// partition key, explicit hash key; `lengths` has their three lengths per record
+    /// (`0xFFFFFFFF`: no explicit hash key). Returns `[firstId, refusedIndex, ...]`: accepted
+    /// records get consecutive ids from `firstId` in order; `refusal(k)` gives the error of the
+    /// k-th refused record.
+    pub fn put(&mut self, chunk: Vec<u8>, lengths: &[u32], now: f64) -> Vec<f64> {
+        let now = millis(now);
+        let chunk = Rc::new(chunk);
+        let mut out = vec![self.producer.next_record_id() as f64];
+        self.refusals.clear();
+        let mut at = 0usize;
+        for (index, l) in lengths.chunks_exact(3).enumerate() {
+            let data = at..at.saturating_add(l[0] as usize);
+            let key = data.end..data.end.saturating_add(l[1] as usize);
+            let hash_key =
+                (l[2] != NO_HASH_KEY).then(|| key.end..key.end.saturating_add(l[2] as usize));
+            at = hash_key.as_ref().map_or(key.end, |h| h.end);
+            let taken = Record::in_chunk(&chunk, data, key, hash_key)
+                .map_err(Error::from)
+                .and_then(|record| self.producer.put(record, now));
+            if let Err(e) = taken {
+                out.push(index as f64);
+                self.refusals.push(e);
             }
         }
-        Ok(out)
+        out
     }
 
-    /// Expire what is past its TTL, start the requests that are due, and arm the timer.
-    #[wasm_bindgen(js_name = pump)]
-    pub fn pump_now(&self) {
-        pump(&self.shared);
+    /// The error of the `k`-th record the last `put` refused.
+    pub fn refusal(&self, k: usize) -> JsValue {
+        self.refusals.get(k).map_or(JsValue::UNDEFINED, error_to_js)
     }
 
-    /// Send everything accepted so far without waiting for `lingerMs`.
-    pub fn flush(&self) {
-        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
-            core.flush();
-        }
-        pump(&self.shared);
+    pub fn flush(&mut self) {
+        self.producer.flush();
     }
 
-    /// The host's `online` event: a backoff that failed connections built up ends now.
+    /// Refuse new records and send the rest; `timeoutMs` (default `closeTimeoutMs`; `Infinity`:
+    /// never) later, what is left settles as `Closed`.
+    pub fn close(&mut self, timeout_ms: Option<f64>, now: f64) -> Result<(), JsValue> {
+        let timeout = match timeout_ms {
+            None => self.producer.config().close_timeout_ms,
+            given => Config::close_timeout(given).map_err(|e| error_to_js(&e))?,
+        };
+        self.producer.close(timeout, millis(now));
+        Ok(())
+    }
+
     #[wasm_bindgen(js_name = networkRestored)]
-    pub fn network_restored(&self) {
-        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
-            core.network_restored();
-        }
-        pump(&self.shared);
+    pub fn network_restored(&mut self) {
+        self.producer.network_restored();
     }
 
-    /// The page is going away (`pagehide`, or hidden): send what fits the keepalive budget now,
-    /// as keepalive requests signed synchronously (cached credentials, SHA-256 in wasm), since
-    /// the page may run nothing after this returns. `budget`: keepalive body bytes this producer
-    /// may have in flight (the page's 64 KiB less other producers' share); its own keepalive
-    /// requests still in flight count against it. Returns the records left unsent.
-    #[wasm_bindgen(js_name = flushForUnload)]
-    pub fn flush_for_unload(&self, budget: u32) -> u32 {
-        let now = host::now();
-        let Some(credentials) = self.shared.credentials.current(now) else {
-            return self.buffered();
-        };
-        loop {
-            let remaining = (budget as usize).saturating_sub(self.shared.keepalive_bytes.get());
-            let request = match self.shared.core.try_borrow_mut() {
-                Ok(mut core) => core.next_unload_request(now, remaining),
-                Err(_) => None,
-            };
-            let Some(request) = request else { break };
-            let hash = sha256_hex(&request.body);
-            let batch_id = request.batch_id;
-            match dispatch(&self.shared, &request, &credentials, &hash, true) {
-                Ok(started) => {
-                    let shared = Rc::clone(&self.shared);
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let outcome = finish(&shared, batch_id, started).await;
-                        settle(&shared, batch_id, outcome);
-                    });
-                }
-                Err(failure) => {
-                    // Back to the buffer (a retryable failure): the spool or the next page has it.
-                    if let Ok(mut core) = self.shared.core.try_borrow_mut() {
-                        let settled = core.on_failure(batch_id, failure, now);
-                        drop(core);
-                        deliver(&self.shared, settled);
-                    }
-                    break;
-                }
+    /// The id of the next request to send (its body from `takeBody`), or -1.
+    #[wasm_bindgen(js_name = pollTransmit)]
+    pub fn poll_transmit(&mut self, now: f64) -> f64 {
+        let transmit = self.producer.poll_transmit(millis(now));
+        self.keep(transmit)
+    }
+
+    /// As `pollTransmit`, for a page going away: within `maxBody` bytes, whatever the linger,
+    /// backoff and in-flight limit.
+    #[wasm_bindgen(js_name = pollUnloadTransmit)]
+    pub fn poll_unload_transmit(&mut self, now: f64, max_body: f64) -> f64 {
+        let transmit = self
+            .producer
+            .poll_unload_transmit(millis(now), max_body.max(0.0) as usize);
+        self.keep(transmit)
+    }
+
+    fn keep(&mut self, transmit: Option<crate::core::Transmit>) -> f64 {
+        match transmit {
+            Some(t) => {
+                self.body = t.body;
+                t.id as f64
             }
+            None => NONE,
         }
-        self.buffered()
     }
 
-    /// Body bytes of this producer's keepalive requests in flight (producers of a page share
-    /// the browser's budget).
-    #[wasm_bindgen(getter, js_name = keepaliveBytes)]
-    pub fn keepalive_bytes(&self) -> u32 {
-        self.shared.keepalive_bytes.get() as u32
+    /// The body of the request `pollTransmit` gave last.
+    #[wasm_bindgen(js_name = takeBody)]
+    pub fn take_body(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.body)
     }
 
-    fn buffered(&self) -> u32 {
-        self.shared
-            .core
-            .try_borrow()
-            .map_or(0, |c| c.stats(host::now()).buffered_records as u32)
-    }
-
-    /// Refuse new records and send the rest.
-    pub fn close(&self) {
-        if let Ok(mut core) = self.shared.core.try_borrow_mut() {
-            core.close();
-        }
-        pump(&self.shared);
-    }
-
-    /// Settle every record not yet settled as failed with `Closed` (a close deadline passed).
-    pub fn abandon(&self) {
-        // Stop the requests still waiting for answers: their sockets and timers must not keep
-        // the host busy after close().
-        let aborts = self
-            .shared
-            .aborts
-            .try_borrow_mut()
-            .map(|mut a| std::mem::take(&mut *a));
-        for (_, controller) in aborts.unwrap_or_default() {
-            host::abort(&controller);
-        }
-        let settled = match self.shared.core.try_borrow_mut() {
-            Ok(mut core) => core.abandon(),
-            Err(_) => Vec::new(),
+    /// The headers that make request `id` sendable, as `name\nvalue\n...`, given the host's
+    /// SHA-256 of its body, or (no hash) the body to hash here: a page going away cannot wait for
+    /// an async digest. `undefined` when it must not be sent (see `drain`).
+    pub fn sign(
+        &mut self,
+        id: f64,
+        sha256_hex: Option<String>,
+        body: Option<Vec<u8>>,
+        now: f64,
+    ) -> Option<String> {
+        let payload = match (&sha256_hex, &body) {
+            (Some(hex), _) => Payload::Sha256Hex(hex),
+            (None, body) => Payload::Body(body.as_deref().unwrap_or_default()),
         };
-        deliver(&self.shared, settled);
-        arm_timer(&self.shared, host::now());
+        let headers = self.producer.sign(id as u64, payload, millis(now))?;
+        Some(join_headers(&headers))
     }
 
-    /// Nothing buffered and nothing in flight.
+    /// The answer to request `id`: status, `Date` header in epoch ms (NaN: none),
+    /// `x-amzn-ErrorType` header, body.
+    #[wasm_bindgen(js_name = handleAnswer)]
+    pub fn handle_answer(
+        &mut self,
+        id: f64,
+        status: u16,
+        date_ms: f64,
+        error_type: Option<String>,
+        body: &[u8],
+        now: f64,
+    ) {
+        let answer = Answer {
+            status,
+            error_type: error_type.as_deref(),
+            date_ms: (date_ms.is_finite() && date_ms > 0.0).then_some(date_ms as u64),
+            body,
+        };
+        self.producer.handle_answer(id as u64, answer, millis(now));
+    }
+
+    /// Request `id` failed without an answer (no connection, reset, CORS).
+    #[wasm_bindgen(js_name = handleNetworkError)]
+    pub fn handle_network_error(&mut self, id: f64, message: &str, now: f64) {
+        self.producer
+            .handle_network_error(id as u64, message, millis(now));
+    }
+
+    /// The credentials provider's answer, as JSON; an unusable one counts as a failure.
+    #[wasm_bindgen(js_name = setCredentials)]
+    pub fn set_credentials(&mut self, credentials: &str, now: f64) {
+        match Credentials::from_json(credentials) {
+            Ok(c) => self.producer.set_credentials(c),
+            Err(e) => self.producer.credentials_failed(&e, millis(now)),
+        }
+    }
+
+    /// The credentials provider threw or rejected, with this message.
+    #[wasm_bindgen(js_name = credentialsFailed)]
+    pub fn credentials_failed(&mut self, message: &str, now: f64) {
+        let why = format!("the credentials provider failed: {message}");
+        self.producer
+            .credentials_failed(&Error::Credentials(why), millis(now));
+    }
+
+    /// When to call `pollTransmit` (which acts on the time passed) if nothing else happens
+    /// (epoch ms), or -1.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> f64 {
+        self.producer.poll_timeout().map_or(NONE, |t| t as f64)
+    }
+
+    /// The events since the last call, as numbers: `[kinds, acks..., ends..., failed...,
+    /// aborts...]` (see `Outbox::flatten`); `ackStrings()` holds the strings acks index.
+    pub fn drain(&mut self) -> Vec<f64> {
+        self.share_shard_map();
+        self.outbox.fill(&mut self.producer);
+        self.outbox.flatten()
+    }
+
+    /// The strings the last `drain`'s acknowledgements index, end to end (ASCII).
+    #[wasm_bindgen(js_name = ackStrings)]
+    pub fn ack_strings(&mut self) -> String {
+        core::mem::take(&mut self.outbox.strings)
+    }
+
+    /// A new `Error` for failure `index` of the last `drain` (each record gets its own).
+    pub fn failure(&self, index: usize) -> JsValue {
+        self.outbox
+            .failures
+            .get(index)
+            .map_or(JsValue::UNDEFINED, |f| super::errors::failure_to_js(f))
+    }
+
+    /// The numbers of `stats()` in the order of `layout()`'s names (NaN stands for `null`), then
+    /// the failures per code in the order of its codes.
+    pub fn stats(&self, now: f64) -> Vec<f64> {
+        let stats = self.producer.stats(millis(now));
+        let mut numbers = stats.numbers();
+        numbers.extend(
+            crate::core::ErrorCode::ALL
+                .iter()
+                .map(|c| stats.failures_by_code.get(*c) as f64),
+        );
+        numbers
+    }
+
+    /// `aggregation`, then `aggregationNote` (empty: none), separated by a newline.
+    #[wasm_bindgen(js_name = statsText)]
+    pub fn stats_text(&self) -> String {
+        let s = self.producer.stats(0);
+        format!(
+            "{}\n{}",
+            s.aggregation.as_str(),
+            s.aggregation_note.unwrap_or_default()
+        )
+    }
+
     #[wasm_bindgen(js_name = isIdle)]
     pub fn is_idle(&self) -> bool {
-        self.shared
-            .core
-            .try_borrow()
-            .map(|c| c.is_idle())
-            .unwrap_or(false)
-    }
-
-    pub fn stats(&self) -> Result<JsValue, JsValue> {
-        let stats = self
-            .shared
-            .core
-            .try_borrow()
-            .map(|c| c.stats(host::now()))
-            .map_err(|_| JsValue::from(js_sys::Error::new("producer busy")))?;
-        // Plain objects for maps too (`failuresByCode`), and null for absent percentiles.
-        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-        stats
-            .serialize(&serializer)
-            .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+        self.producer.is_idle()
     }
 }
 
-/// The record described by six offsets into `buffer` (see `putBatch`).
-fn record_at(buffer: &[u8], offsets: &[u32]) -> Result<Record, Error> {
-    let slice = |start: u32, end: u32| buffer.get(start as usize..end as usize);
-    let malformed = || Error::invalid_option("putBatch", "record layout out of range");
-    let text = |start, end| {
-        slice(start, end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .map(str::to_owned)
-            .ok_or_else(malformed)
-    };
-    let [data_start, data_end, key_start, key_end, hash_start, hash_end] = offsets else {
-        return Err(malformed());
-    };
-    Ok(Record {
-        data: slice(*data_start, *data_end)
-            .ok_or_else(malformed)?
-            .to_vec(),
-        partition_key: text(*key_start, *key_end)?,
-        explicit_hash_key: if *hash_start == u32::MAX {
-            None
-        } else {
-            Some(text(*hash_start, *hash_end)?)
-        },
-    })
-}
-
-/// Start every request that is due, then arm the linger timer for the next one.
-fn pump(shared: &Rc<Shared>) {
-    let now = host::now();
-    let expired = match shared.core.try_borrow_mut() {
-        Ok(mut core) => core.expire(now),
-        Err(_) => Vec::new(),
-    };
-    deliver(shared, expired);
-    loop {
-        let request = match shared.core.try_borrow_mut() {
-            Ok(mut core) => core.next_request(now),
-            Err(_) => None,
+impl ProducerCore {
+    /// Keep this producer's shard map for the stream's next producers, when it is newer.
+    fn share_shard_map(&self) {
+        let (Some(key), Some((map, listed_at))) = (&self.shard_map_key, self.producer.shard_map())
+        else {
+            return;
         };
-        let Some(request) = request else { break };
-        let shared = Rc::clone(shared);
-        wasm_bindgen_futures::spawn_local(async move { send(shared, request).await });
-    }
-    arm_timer(shared, now);
-}
-
-/// Keep exactly one linger timer, due when the core next wants to be woken, and none when it
-/// does not (a pending timer would keep a Node process alive for up to `lingerMs`).
-fn arm_timer(shared: &Shared, now: u64) {
-    let wake = shared.core.try_borrow().ok().and_then(|c| c.wake_at());
-    let Ok(mut timer) = shared.timer.try_borrow_mut() else {
-        return;
-    };
-    match (timer.as_ref(), wake) {
-        (Some(t), Some(at)) if t.at <= at => return,
-        (None, None) => return,
-        _ => {}
-    }
-    if let Some(old) = timer.take() {
-        host::clear_timeout(&old.handle);
-    }
-    let (Some(at), Ok(tick)) = (wake, shared.tick.try_borrow()) else {
-        return;
-    };
-    if let Some(f) = tick.as_ref() {
-        let delay = at.saturating_sub(now) as f64;
-        *timer =
-            host::set_timeout(f.as_ref().unchecked_ref(), delay).map(|handle| Timer { at, handle });
-    }
-}
-
-async fn send(shared: Rc<Shared>, request: PreparedRequest) {
-    let outcome = match prepare(&shared, &request).await {
-        Ok((credentials, hash)) => match dispatch(&shared, &request, &credentials, &hash, false) {
-            Ok(started) => finish(&shared, request.batch_id, started).await,
-            Err(f) => Err(f),
-        },
-        Err(f) => Err(f),
-    };
-    settle(&shared, request.batch_id, outcome);
-}
-
-/// Hand an answer (or the failure to get one) to the core, deliver what settled, send more.
-fn settle(shared: &Rc<Shared>, batch_id: u64, outcome: Result<HttpResponse, Failure>) {
-    let now = host::now();
-    let settlements = match shared.core.try_borrow_mut() {
-        Err(_) => Vec::new(),
-        Ok(mut core) => {
-            let settlements = match &outcome {
-                Ok(r) => {
-                    let answer = Answer {
-                        status: r.status,
-                        error_type: r.error_type.as_deref(),
-                        date_ms: r.date_ms,
-                        body: &r.body,
-                    };
-                    core.on_response(batch_id, answer, now)
+        // `try_with`: `with` would link the formatting of a panic that cannot happen here.
+        let _ = SHARD_MAPS.try_with(|maps| {
+            let mut maps = maps.borrow_mut();
+            match maps.iter_mut().find(|(k, _, _)| k == key) {
+                Some(entry) if entry.2 < listed_at => {
+                    *entry = (key.clone(), map.clone(), listed_at)
                 }
-                Err(failure) => core.on_failure(batch_id, failure.clone(), now),
-            };
-            if core.take_refresh_credentials() {
-                shared.credentials.invalidate();
+                Some(_) => {}
+                None => maps.push((key.clone(), map.clone(), listed_at)),
             }
-            settlements
-        }
-    };
-    deliver(shared, settlements);
-    pump(shared);
-}
-
-/// Credentials and the body's SHA-256 (the host's digests are asynchronous).
-async fn prepare(
-    shared: &Shared,
-    request: &PreparedRequest,
-) -> Result<(Credentials, String), Failure> {
-    let timeout_ms = shared
-        .core
-        .try_borrow()
-        .map_or(DEFAULT_REQUEST_TIMEOUT_MS, |c| {
-            c.config().request_timeout_ms
         });
-    let credentials = shared
-        .credentials
-        .get(host::now(), timeout_ms)
-        .await
-        .map_err(|e| e.to_failure())?;
-    let body = Uint8Array::from(request.body.as_slice());
-    let hash = host::sha256_hex(&body, &request.body).await;
-    Ok((credentials, hash))
-}
-
-/// A request on its way: the fetch's promise, its deadline, and its keepalive body size.
-struct Started {
-    returned: JsValue,
-    deadline: host::Deadline,
-    keepalive_bytes: usize,
-}
-
-/// Sign `request` and start its fetch, now.
-fn dispatch(
-    shared: &Shared,
-    request: &PreparedRequest,
-    credentials: &Credentials,
-    hash: &str,
-    keepalive: bool,
-) -> Result<Started, Failure> {
-    let (signed, timeout_ms) = {
-        let mut core = shared
-            .core
-            .try_borrow_mut()
-            .map_err(|_| transport_failure(ErrorCode::Signing, "producer busy"))?;
-        // Abandoned while its credentials were on their way (a close() deadline): its records
-        // were settled as Closed, so it must not reach Kinesis.
-        if !core.is_awaiting(request.batch_id) {
-            return Err(transport_failure(
-                ErrorCode::Closed,
-                "the producer was closed",
-            ));
-        }
-        let signed = core
-            .sign(request, credentials, hash, host::now())
-            .map_err(|e| e.to_failure())?;
-        (signed, core.config().request_timeout_ms)
-    };
-    let mut headers: Vec<(&str, &str)> = request.headers.clone();
-    headers.extend(signed.pairs());
-    let deadline = host::Deadline::start(timeout_ms);
-    let body = Uint8Array::from(request.body.as_slice());
-    let returned = host::start_post(
-        &shared.fetch,
-        &request.url,
-        &headers,
-        &body,
-        &deadline,
-        keepalive,
-    )
-    .map_err(|e| post_failure(e, timeout_ms))?;
-    if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
-        aborts.push((request.batch_id, deadline.controller()));
-    }
-    let keepalive_bytes = if keepalive { request.body.len() } else { 0 };
-    shared
-        .keepalive_bytes
-        .set(shared.keepalive_bytes.get() + keepalive_bytes);
-    Ok(Started {
-        returned,
-        deadline,
-        keepalive_bytes,
-    })
-}
-
-async fn finish(shared: &Shared, batch_id: u64, started: Started) -> Result<HttpResponse, Failure> {
-    let answer = host::finish_post(&started.returned, &started.deadline).await;
-    if let Ok(mut aborts) = shared.aborts.try_borrow_mut() {
-        aborts.retain(|(id, _)| *id != batch_id);
-    }
-    shared.keepalive_bytes.set(
-        shared
-            .keepalive_bytes
-            .get()
-            .saturating_sub(started.keepalive_bytes),
-    );
-    let timeout_ms = shared
-        .core
-        .try_borrow()
-        .map_or(0, |c| c.config().request_timeout_ms);
-    answer.map_err(|e| post_failure(e, timeout_ms))
-}
-
-fn post_failure(e: PostError, timeout_ms: u64) -> Failure {
-    match e {
-        PostError::Network(why) => {
-            transport_failure(ErrorCode::Network, &format!("fetch failed: {why}"))
-        }
-        PostError::Timeout => transport_failure(
-            ErrorCode::Timeout,
-            &format!(
-                "no answer within requestTimeoutMs ({timeout_ms} ms); the request was aborted"
-            ),
-        ),
-    }
-}
-
-/// Report settlements: acknowledgements in one call, as ids, two `\n`-joined strings (the
-/// core admits only digit sequence numbers and printable shard ids, so `\n` cannot occur) and
-/// subsequence numbers (-1: not aggregated).
-fn deliver(shared: &Shared, settlements: Vec<Settlement>) {
-    let mut ids = Vec::new();
-    let mut sub_sequence_numbers = Vec::new();
-    let mut sequence_numbers = String::new();
-    let mut shard_ids = String::new();
-    for s in settlements {
-        match s.outcome {
-            Outcome::Acked(ack) => {
-                if !ids.is_empty() {
-                    sequence_numbers.push('\n');
-                    shard_ids.push('\n');
-                }
-                ids.push(s.id as f64);
-                sub_sequence_numbers.push(ack.sub_sequence_number.map_or(-1.0, f64::from));
-                sequence_numbers.push_str(&ack.sequence_number);
-                shard_ids.push_str(&ack.shard_id);
-            }
-            Outcome::Failed(f) => {
-                // A throwing callback must not stop the other records from settling.
-                let _ = shared.on_fail.call2(
-                    &JsValue::UNDEFINED,
-                    &JsValue::from_f64(s.id as f64),
-                    &failure_to_js(&f),
-                );
-            }
-        }
-    }
-    if !ids.is_empty() {
-        let _ = shared.on_acks.call4(
-            &JsValue::UNDEFINED,
-            &js_sys::Float64Array::from(ids.as_slice()),
-            &JsValue::from_str(&sequence_numbers),
-            &JsValue::from_str(&shard_ids),
-            &js_sys::Float64Array::from(sub_sequence_numbers.as_slice()),
-        );
-    }
-}
-
-impl Drop for WasmProducer {
-    fn drop(&mut self) {
-        if let Ok(mut timer) = self.shared.timer.try_borrow_mut() {
-            if let Some(t) = timer.take() {
-                host::clear_timeout(&t.handle);
-            }
-        }
     }
 }

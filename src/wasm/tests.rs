@@ -1,49 +1,64 @@
-//! Boundary tests, run in Node by wasm-bindgen-test: JS errors, option and credential parsing,
-//! and a producer driven end to end through a `fetch` written in JS.
+//! Boundary tests, run in Node and in headless Chromium by wasm-bindgen-test: what crosses the
+//! boundary (JS errors, the record layout, the outbox's flat values) and a producer driven through
+//! a whole request as the JS driver drives it.
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use super::credentials;
 use super::errors::{error_to_js, failure_to_js};
-use super::options::producer_options;
-use super::producer::WasmProducer;
-use crate::core::classify::failure;
+use super::exports;
+use super::outbox::CREDENTIALS_WANTED;
+use super::producer::ProducerCore;
+use crate::core::kinesis::errors::failure;
 use crate::core::Error;
+
+const NOW: f64 = 1_700_000_000_000.0;
+const OPTIONS: &str = r#"{"region":"us-east-1","streamName":"readings","lingerMs":0,
+    "credentials":{"accessKeyId":"AKID","secretAccessKey":"SECRET"}}"#;
 
 fn get(v: &JsValue, key: &str) -> JsValue {
     Reflect::get(v, &JsValue::from_str(key)).unwrap()
 }
 
-fn js(body: &str) -> JsValue {
-    Function::new_no_args(body)
-        .call0(&JsValue::UNDEFINED)
-        .unwrap()
+fn text(v: &JsValue, key: &str) -> Option<String> {
+    get(v, key).as_string()
+}
+
+/// `[data, key, hash key]` records end to end, with their lengths as `put` takes them.
+fn chunk(records: &[(&str, &str, Option<&str>)]) -> (Vec<u8>, Vec<u32>) {
+    let mut bytes = Vec::new();
+    let mut lengths = Vec::new();
+    for (data, key, hash) in records {
+        bytes.extend_from_slice(data.as_bytes());
+        bytes.extend_from_slice(key.as_bytes());
+        lengths.extend([data.len() as u32, key.len() as u32]);
+        match hash {
+            Some(h) => {
+                bytes.extend_from_slice(h.as_bytes());
+                lengths.push(h.len() as u32);
+            }
+            None => lengths.push(u32::MAX),
+        }
+    }
+    (bytes, lengths)
 }
 
 #[wasm_bindgen_test]
 fn errors_are_js_errors_with_code_and_name() {
     let e = error_to_js(&Error::invalid_option("lingerMs", "must be a number"));
     assert!(e.is_instance_of::<js_sys::Error>());
-    assert_eq!(
-        get(&e, "name").as_string().as_deref(),
-        Some("KinesisEdgeError")
-    );
-    assert_eq!(
-        get(&e, "code").as_string().as_deref(),
-        Some("InvalidOption")
-    );
-    assert_eq!(get(&e, "field").as_string().as_deref(), Some("lingerMs"));
+    assert_eq!(text(&e, "name").as_deref(), Some("KinesisEdgeError"));
+    assert_eq!(text(&e, "code").as_deref(), Some("InvalidOption"));
+    assert_eq!(text(&e, "field").as_deref(), Some("lingerMs"));
     let f = failure_to_js(&failure(
         Some("ProvisionedThroughputExceededException"),
         Some(400),
         "slow down",
     ));
-    assert_eq!(get(&f, "code").as_string().as_deref(), Some("Throttled"));
+    assert_eq!(text(&f, "code").as_deref(), Some("Throttled"));
     assert_eq!(
-        get(&f, "awsCode").as_string().as_deref(),
+        text(&f, "awsCode").as_deref(),
         Some("ProvisionedThroughputExceededException")
     );
     assert_eq!(get(&f, "status").as_f64(), Some(400.0));
@@ -51,193 +66,210 @@ fn errors_are_js_errors_with_code_and_name() {
 }
 
 #[wasm_bindgen_test]
-fn options_of_the_wrong_type_name_their_field() {
-    for (body, field) in [
-        ("return { region: 5 }", "region"),
-        ("return { region: 'us-east-1', lingerMs: '10' }", "lingerMs"),
+fn options_are_refused_with_the_field_they_are_about() {
+    for (options, field) in [
+        ("5", "options"),
+        (r#"{"region":5}"#, "region"),
         (
-            "return { region: 'us-east-1', streamName: ['a'] }",
-            "streamName",
-        ),
-        ("return 'options'", "options"),
-        ("return { aggregation: 'yes' }", "aggregation"),
-        (
-            "return { aggregation: { enabled: 1 } }",
-            "aggregation.enabled",
+            r#"{"region":"us-east-1","streamName":"s","credentials":{"accessKeyId":"a","secretAccessKey":"b"},"lingerMS":5}"#,
+            "lingerMS",
         ),
         (
-            "return { aggregation: { maxBytes: '1kb' } }",
+            r#"{"region":"us-east-1","streamName":"s","credentials":{"accessKeyId":"a","secretAccessKey":"b"},"aggregation":{"maxBytes":"1kb"}}"#,
             "aggregation.maxBytes",
         ),
-        (
-            "return { aggregation: { shardMapRefreshMs: {} } }",
-            "aggregation.shardMapRefreshMs",
-        ),
     ] {
-        let err = producer_options(&js(body)).unwrap_err();
-        assert_eq!(err.field(), Some(field), "{body}");
-    }
-    let ok = producer_options(&js(
-        "return { region: 'us-east-1', streamName: 's', lingerMs: 5 }",
-    ))
-    .unwrap();
-    assert_eq!(ok.linger_ms, Some(5.0));
-    assert_eq!(ok.aggregation, None);
-    for (body, enabled, max_bytes) in [
-        ("return { aggregation: true }", Some(true), None),
-        ("return { aggregation: false }", Some(false), None),
-        (
-            "return { aggregation: { maxBytes: 25000 } }",
-            Some(true),
-            Some(25_000.0),
-        ),
-        (
-            "return { aggregation: { enabled: false, maxBytes: 25000 } }",
-            Some(false),
-            Some(25_000.0),
-        ),
-    ] {
-        let o = producer_options(&js(body)).unwrap();
+        let Err(e) = ProducerCore::new(options, 1.0, NOW) else {
+            panic!("{options} was accepted")
+        };
         assert_eq!(
-            (o.aggregation, o.aggregation_max_bytes),
-            (enabled, max_bytes),
-            "{body}"
+            text(&e, "code").as_deref(),
+            Some("InvalidOption"),
+            "{options}"
         );
+        assert_eq!(text(&e, "field").as_deref(), Some(field), "{options}");
     }
+    let Err(e) = ProducerCore::new(r#"{"region":"us-east-1","streamName":"s"}"#, 1.0, NOW) else {
+        panic!()
+    };
+    assert_eq!(text(&e, "code").as_deref(), Some("Credentials"));
 }
 
 #[wasm_bindgen_test]
-fn credential_expirations_in_every_form() {
-    for body in [
-        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: new Date(86400000) }",
-        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: 86400000 }",
-        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: '1970-01-02T00:00:00Z' }",
-    ] {
-        assert_eq!(
-            credentials::parse(&js(body)).unwrap().expiration(),
-            Some(86_400_000),
-            "{body}"
-        );
-    }
-    let bad = credentials::parse(&js(
-        "return { accessKeyId: 'a', secretAccessKey: 's', expiration: 'never' }",
-    ));
-    assert!(matches!(bad, Err(Error::Credentials(_))));
-    assert!(credentials::parse(&js("return { accessKeyId: 'a', secretAccessKey: 7 }")).is_err());
+fn a_layout_out_of_range_refuses_records_and_traps_nothing() {
+    let mut core = ProducerCore::new(OPTIONS, 1.0, NOW).unwrap();
+    let (bytes, mut lengths) = chunk(&[("{\"t\":1}", "k", None), ("x", "k", None)]);
+    lengths[3] = 1_000; // the second record's data runs past the chunk
+    let taken = core.put(bytes, &lengths, NOW);
+    assert_eq!(taken, [0.0, 1.0], "first id 0; record 1 refused");
+    assert_eq!(
+        text(&core.refusal(0), "code").as_deref(),
+        Some("InvalidRecord")
+    );
+    // A key cut inside a multibyte character is not UTF-8.
+    let taken = core.put("xé".as_bytes().to_vec(), &[1, 1, u32::MAX], NOW);
+    assert_eq!(taken, [1.0, 0.0]);
 }
 
-#[wasm_bindgen_test]
-fn constructor_refuses_missing_hooks_and_bad_records_without_trapping() {
-    let options = js("return { region: 'us-east-1', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }");
-    let err = WasmProducer::new(options.clone(), Object::new().into())
-        .err()
-        .unwrap();
-    assert_eq!(get(&err, "field").as_string().as_deref(), Some("onAcks"));
-    let hooks = js("return { onAcks() {}, onFail() {} }");
-    let p = WasmProducer::new(options, hooks).unwrap();
-    // An empty key, a bad hash key, and layouts pointing outside the buffer: errors, not traps.
-    const NONE: u32 = u32::MAX;
-    let buffer = b"datak01";
-    #[rustfmt::skip]
-    let layout = [
-        0, 4, 4, 4, NONE, 0, // empty partition key
-        0, 4, 4, 5, 5, 7, // explicit hash key "01"
-        0, 99, 4, 5, NONE, 0, // data past the end
-        5, 4, 4, 5, NONE, 0, // start after end
-        0, 4, 4, 5, 6, 99, // hash key past the end
-    ];
-    let answer = p.put_batch(buffer, &layout).unwrap();
-    assert_eq!(answer.get(0).as_f64(), Some(0.0));
-    let codes: Vec<(f64, String)> = (1..answer.length())
-        .step_by(2)
-        .map(|i| {
-            (
-                answer.get(i).as_f64().unwrap(),
-                get(&answer.get(i + 1), "code").as_string().unwrap(),
-            )
+/// The hex SHA-256 of `body`, as the host would give it.
+fn digest(body: &[u8]) -> Option<String> {
+    Some(exports::sha256(body))
+}
+
+/// The parts of what `drain` gives: kinds, acks, string ends, failed, aborts.
+fn drained(events: &[f64]) -> (u32, Vec<Vec<f64>>) {
+    let mut at = 1;
+    let parts = (0..4)
+        .map(|_| {
+            let n = events[at] as usize;
+            at += 1 + n;
+            events[at - n..at].to_vec()
         })
         .collect();
-    let expected = [
-        (0.0, "InvalidRecord"),
-        (1.0, "InvalidRecord"),
-        (2.0, "InvalidOption"),
-        (3.0, "InvalidOption"),
-        (4.0, "InvalidOption"),
-    ];
-    assert_eq!(codes, expected.map(|(i, c)| (i, c.to_owned())));
+    assert_eq!(at, events.len());
+    (events[0] as u32, parts)
+}
+
+#[wasm_bindgen_test]
+fn a_request_goes_out_signed_and_its_answer_settles_the_records() {
+    let mut core = ProducerCore::new(OPTIONS, 1.0, NOW).unwrap();
+    let (bytes, lengths) = chunk(&[("a", "k1", None), ("b", "k2", Some("7"))]);
+    assert_eq!(core.put(bytes, &lengths, NOW), [0.0]);
+    let id = core.poll_transmit(NOW);
+    assert_eq!(id, 0.0);
+    assert_eq!(core.poll_transmit(NOW), -1.0, "one request for both");
+    let body = core.take_body();
+    let headers = core.sign(id, digest(&body), None, NOW).unwrap();
+    let lines: Vec<&str> = headers.split('\n').collect();
     assert_eq!(
-        get(&p.stats().unwrap(), "recordsAccepted").as_f64(),
-        Some(0.0)
+        &lines[..4],
+        [
+            "content-type",
+            "application/x-amz-json-1.1",
+            "x-amz-target",
+            "Kinesis_20131202.PutRecords"
+        ]
+    );
+    assert!(headers.contains("authorization\nAWS4-HMAC-SHA256 Credential=AKID/20231114/us-east-1/kinesis/aws4_request"), "{headers}");
+    let answer = br#"{"Records":[{"SequenceNumber":"49","ShardId":"shardId-1"},{"SequenceNumber":"50","ShardId":"shardId-1"}]}"#;
+    core.handle_answer(id, 200, f64::NAN, None, answer, NOW + 5.0);
+    let (_, parts) = drained(&core.drain());
+    assert_eq!(
+        parts[0],
+        [0.0, 0.0, 1.0, -1.0, 1.0, 2.0, 1.0, -1.0],
+        "the shard id is written once"
+    );
+    assert_eq!(parts[1], [2.0, 11.0, 13.0], "where each string ends");
+    assert_eq!(core.ack_strings(), "49shardId-150");
+    assert!(core.is_idle());
+    let layout = exports::layout();
+    let stats = core.stats(NOW);
+    assert_eq!(
+        stats.len(),
+        layout.split('\n').count() - 1,
+        "a number for every name but the empty line"
+    );
+    assert_eq!(core.stats_text(), "off\n");
+}
+
+#[wasm_bindgen_test]
+fn refusals_reach_js_as_coded_errors_one_per_record() {
+    let mut core = ProducerCore::new(OPTIONS, 1.0, NOW).unwrap();
+    let (bytes, lengths) = chunk(&[("a", "k", None), ("b", "k", None)]);
+    core.put(bytes, &lengths, NOW);
+    let id = core.poll_transmit(NOW);
+    let body = core.take_body();
+    core.sign(id, digest(&body), None, NOW).unwrap();
+    let refusal =
+        br#"{"__type":"ResourceNotFoundException","message":"Stream readings not found"}"#;
+    core.handle_answer(id, 400, f64::NAN, None, refusal, NOW);
+    let (_, parts) = drained(&core.drain());
+    assert_eq!(
+        parts[2],
+        [0.0, 0.0, 1.0, 1.0, 0.0, 1.0],
+        "both records, one failure, refused for good (SpoolFate::Drop)"
+    );
+    let (a, b) = (core.failure(0), core.failure(0));
+    assert_eq!(text(&a, "code").as_deref(), Some("NotFound"));
+    assert!(
+        !js_sys::Object::is(&a, &b),
+        "each record gets its own Error"
     );
 }
 
 #[wasm_bindgen_test]
-async fn put_flush_and_settle_through_a_js_fetch() {
-    let world = js(r#"
-        const out = { acks: [], fails: [], requests: [] };
-        let done;
-        out.done = new Promise((r) => (done = r));
-        out.onAcks = (ids, seqs, shards) => { ids.forEach((id, i) => out.acks.push([id, seqs.split('\n')[i], shards.split('\n')[i]])); if (out.acks.length + out.fails.length === 2) done(); };
-        out.onFail = (id, error) => { out.fails.push([id, error]); if (out.acks.length + out.fails.length === 2) done(); };
-        // "two" (base64 dHdv) always fails with a retryable error, every attempt; the rest succeed.
-        out.fetch = async (url, init) => {
-            out.requests.push({ url, init });
-            const sent = JSON.parse(new TextDecoder().decode(init.body)).Records;
-            const records = sent.map((r) => r.Data === 'dHdv'
-                ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }
-                : { SequenceNumber: '49', ShardId: 'shardId-000000000000' });
-            return new Response(JSON.stringify({ FailedRecordCount: 1, Records: records }), { status: 200 });
-        };
-        return out;
-    "#);
-    let options = Object::new();
-    for (k, v) in [
-        ("region", JsValue::from("eu-west-1")),
-        ("streamName", JsValue::from("s")),
-        ("lingerMs", JsValue::from(60_000)),
-        // The second record keeps failing with a retryable error: it expires after 50 ms.
-        ("recordTtlMs", JsValue::from(50)),
-        ("fetch", get(&world, "fetch")),
-        (
-            "credentials",
-            js("return { accessKeyId: 'a', secretAccessKey: 'b' }"),
-        ),
-    ] {
-        Reflect::set(&options, &JsValue::from(k), &v).unwrap();
-    }
-    let p = WasmProducer::new(options.into(), world.clone()).unwrap();
-    // Two records: bytes [1, 2, 3] with key "k", and "two" with key "k" and hash key "42".
-    let buffer = [1, 2, 3, b'k', b't', b'w', b'o', b'4', b'2'];
-    let answer = p
-        .put_batch(&buffer, &[0, 3, 3, 4, u32::MAX, 0, 4, 7, 3, 4, 7, 9])
-        .unwrap();
-    assert_eq!(answer.length(), 1, "both accepted");
-    let first = answer.get(0).as_f64().unwrap();
-    let second = first + 1.0;
-    p.flush();
-    JsFuture::from(get(&world, "done").dyn_into::<Promise>().unwrap())
-        .await
-        .unwrap();
-    let acks = js_sys::Array::from(&get(&world, "acks"));
-    let ack = js_sys::Array::from(&acks.get(0));
-    assert_eq!(ack.get(0).as_f64(), Some(first));
-    assert_eq!(ack.get(1).as_string().as_deref(), Some("49"));
-    let fails = js_sys::Array::from(&get(&world, "fails"));
-    let fail = js_sys::Array::from(&fails.get(0));
-    assert_eq!(fail.get(0).as_f64(), Some(second));
+fn a_provider_is_asked_for_credentials_and_a_bad_answer_counts_as_failed() {
+    let options =
+        r#"{"region":"us-east-1","streamName":"s","lingerMs":0,"credentials":"\u0000function"}"#;
+    let mut core = ProducerCore::new(options, 1.0, NOW).unwrap();
+    let (bytes, lengths) = chunk(&[("a", "k", None)]);
+    core.put(bytes, &lengths, NOW);
+    assert_eq!(core.poll_transmit(NOW), -1.0);
     assert_eq!(
-        get(&fail.get(1), "code").as_string().as_deref(),
-        Some("Expired")
+        drained(&core.drain()).0 & CREDENTIALS_WANTED,
+        CREDENTIALS_WANTED
+    );
+    core.set_credentials(r#"{"accessKeyId":5}"#, NOW);
+    assert_eq!(
+        core.poll_transmit(NOW),
+        -1.0,
+        "backing off after the failure"
+    );
+    core.set_credentials(
+        r#"{"accessKeyId":"AK","secretAccessKey":"S","sessionToken":"T"}"#,
+        NOW + 100.0,
+    );
+    let id = core.poll_transmit(NOW + 100.0);
+    assert!(id >= 0.0);
+    let body = core.take_body();
+    let headers = core.sign(id, None, Some(body), NOW + 100.0).unwrap();
+    assert!(headers.ends_with("x-amz-security-token\nT"), "{headers}");
+}
+
+#[wasm_bindgen_test]
+fn the_rules_the_reader_and_cognito_ask_for() {
+    assert_eq!(
+        exports::endpoint_url("kinesis", "cn-north-1", None).unwrap(),
+        "https://kinesis.cn-north-1.amazonaws.com.cn/"
     );
     assert_eq!(
-        get(&fail.get(1), "lastCode").as_string().as_deref(),
-        Some("ServiceUnavailable")
+        exports::endpoint_url(
+            "cognito-identity",
+            "eu-west-1",
+            Some("http://127.0.0.1:9/".into())
+        )
+        .unwrap(),
+        "http://127.0.0.1:9/"
     );
-    let request = js_sys::Array::from(&get(&world, "requests")).get(0);
-    let headers = get(&get(&request, "init"), "headers");
-    assert!(get(&headers, "authorization")
-        .as_string()
-        .unwrap()
-        .contains("/eu-west-1/kinesis/aws4_request"));
-    assert!(p.is_idle());
+    let bad = exports::endpoint_url("kinesis", "US East", None).unwrap_err();
+    assert_eq!(text(&bad, "field").as_deref(), Some("region"));
+    assert_eq!(
+        exports::stream_fields("us-east-1", Some("s".into()), None).unwrap(),
+        r#"{"StreamName":"s"}"#
+    );
+    assert!(exports::credentials_fresh(None, NOW));
+    assert!(!exports::credentials_fresh(Some(NOW + 30_000.0), NOW));
+    // RFC 1321's test vector.
+    assert_eq!(
+        crate::core::sigv4::signer::hex(&exports::md5(b"abc")),
+        "900150983cd24fb0d6963f7d28e17f72"
+    );
+    let e = exports::answer_error(
+        400,
+        None,
+        br#"{"__type":"AccessDeniedException","message":"no"}"#,
+    );
+    assert_eq!(text(&e, "code").as_deref(), Some("AccessDenied"));
+    let signed = exports::sign_request(
+        r#"{"method":"GET","url":"https://h.example/","region":"r","service":"s","date":0,"credentials":{"accessKeyId":"AK","secretAccessKey":"S"}}"#,
+        r#"[["x-a","1"]]"#,
+        &exports::sha256(b""),
+        NOW,
+    )
+    .unwrap();
+    assert!(signed.starts_with("authorization\nAWS4-HMAC-SHA256 Credential=AK/19700101/r/s/aws4_request, SignedHeaders=host;x-a;x-amz-date,"), "{signed}");
+    let refused =
+        exports::sign_request(r#"{"url":"https://h/"}"#, "[]", &exports::sha256(b""), NOW)
+            .unwrap_err();
+    assert_eq!(text(&refused, "field").as_deref(), Some("region"));
 }

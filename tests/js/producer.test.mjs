@@ -42,11 +42,22 @@ test('invalid options throw typed errors that name the field', () => {
     [{ ...base(), streamArn: 'arn:aws:kinesis:eu-west-1:123456789012:stream/api' }, 'InvalidOption', 'streamArn'],
     [{ ...base(), credentials: undefined }, 'Credentials'],
     [{ ...base(), credentials: { accessKeyId: 'a' } }, 'Credentials'],
+    [{ ...base(), credentials: { ...TEST_CREDENTIALS, expiration: 'next week' } }, 'Credentials'],
+    // Unknown names are refused, not ignored: a typo would otherwise silently keep the default.
+    [{ ...base(), lingerMS: 10 }, 'InvalidOption', 'lingerMS'],
+    [{ ...base(), aggregation: { maxbytes: 1000 } }, 'InvalidOption', 'aggregation.maxbytes'],
+    [{ ...base(), onBufferFull: 'drop' }, 'InvalidOption', 'onBufferFull'],
+    [{ ...base(), closeTimeoutMs: -1 }, 'InvalidOption', 'closeTimeoutMs'],
   ];
   for (const [options, code, field] of cases) {
     assert.throws(() => new KinesisProducer(options), (e) => (assertCode(e, code, field), true), JSON.stringify(options));
   }
   assert.throws(() => new KinesisProducer(null), (e) => (assertCode(e, 'InvalidOption', 'options'), true));
+  assert.throws(() => new KinesisProducer({ ...base(), lingerMS: 10 }), /did you mean `lingerMs`\?/);
+  // Expirations as a Date, epoch milliseconds or ISO text are all taken.
+  for (const expiration of [new Date(Date.now() + 3_600_000), Date.now() + 3_600_000, new Date(Date.now() + 3_600_000).toISOString()]) {
+    new KinesisProducer({ ...base(), credentials: { ...TEST_CREDENTIALS, expiration } }).close({ timeoutMs: 0 });
+  }
 });
 
 test('invalid records reject with InvalidRecord and do not disturb accepted ones', async () => {
@@ -109,10 +120,14 @@ test('putMany rejects with every outcome when one fails; close refuses new recor
       return true;
     },
   );
+  // A refused close() changes nothing: records are still taken, and a good close() settles them.
+  await assert.rejects(producer.close({ timeoutMs: -1 }), (e) => (assertCode(e, 'InvalidOption', 'timeoutMs'), true));
+  const taken = producer.put({ data: 'after a refused close', partitionKey: 'a' });
   await producer.close();
+  assert.equal((await taken).shardId.startsWith('shardId-'), true);
   await assert.rejects(producer.put({ data: 'late', partitionKey: 'a' }), (e) => (assertCode(e, 'Closed'), true));
   const s = producer.stats();
-  assert.equal(s.recordsAcknowledged, 1);
+  assert.equal(s.recordsAcknowledged, 2);
   assert.equal(s.bufferedRecords + s.inFlightRecords, 0);
 });
 

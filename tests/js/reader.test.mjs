@@ -29,6 +29,21 @@ async function readUntil(reader, count, from = 'TRIM_HORIZON') {
   return got;
 }
 
+test('the reader takes its endpoint and stream fields from the core', () => {
+  assert.throws(
+    () => new KinesisReader({ region: 'US East', streamName: 's', credentials: TEST_CREDENTIALS }),
+    (e) => e.code === 'InvalidOption' && e.field === 'region',
+  );
+  assert.throws(
+    () => new KinesisReader({ region: 'us-east-1', streamName: 'a b', credentials: TEST_CREDENTIALS }),
+    (e) => e.code === 'InvalidOption' && e.field === 'streamName',
+  );
+  assert.throws(
+    () => new KinesisReader({ region: 'us-east-1', streamName: 's', endpoint: 'localhost:1', credentials: TEST_CREDENTIALS }),
+    (e) => e.code === 'InvalidOption' && e.field === 'endpoint',
+  );
+});
+
 test('reads back every record, aggregated ones unpacked, where put() said it was stored', async () => {
   await createStream(k.client, 'readback', 3);
   const plain = new KinesisProducer(options('readback'));

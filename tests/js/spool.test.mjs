@@ -181,3 +181,32 @@ test('where IndexedDB refuses to open, readings are still delivered, counted as 
   assert.deepEqual(await page.evaluate(() => window.__unhandled), []);
   await context.close();
 });
+
+test('readings refused for a reason the page cannot fix stay spooled, are not resent from it, and go once back online', async () => {
+  await createStream(h.k.client, 'spool-later', 1);
+  const context = await newContext();
+  const page = await openPage(context, 'spool-later');
+  // flush() resolves once every reading has settled, also while their spool writes commit.
+  const settled = await page.evaluate(async () => {
+    window.__refuse = true;
+    window.putReadings('later', 10);
+    await window.__producer.flush();
+    return window.__outcomes.length;
+  });
+  assert.equal(settled, 10);
+  assert.deepEqual(await page.evaluate(() => [...new Set(window.__outcomes)]), ['RequestFailed:spooled']);
+  const refused = await page.evaluate(() => window.__refused);
+  // Past the spool's 5 s retry: nothing was sent again from this page.
+  await new Promise((r) => setTimeout(r, 6_000));
+  assert.equal(await page.evaluate(() => window.__refused), refused, 'not resent while nothing changed');
+  assert.equal((await stats(page)).spooledRecords, 10);
+
+  await page.evaluate(() => (window.__refuse = false));
+  await context.setOffline(true);
+  await context.setOffline(false);
+  const found = await arrived('spool-later', 'later', 10);
+  assert.deepEqual(indices(found), range(10), 'sent once back online');
+  assert.equal(found.length, 10);
+  await waitFor(page, () => window.__producer.stats().spooledRecords === 0);
+  await context.close();
+});

@@ -3,7 +3,7 @@
 // from examples/ingest-worker/wrangler.toml (a dry run, which makes no network call with these
 // settings) through the package's `workerd` export condition, keeping the .wasm a module.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -30,27 +30,39 @@ export async function freePort() {
 const capnpString = (s) => JSON.stringify(String(s));
 
 /**
- * Start workerd serving the bundled worker with `vars` as text bindings. Outbound fetches go
- * through a network service that allows loopback (workerd blocks it by default), so the worker
- * can reach kinesalite on 127.0.0.1. Returns `{ url, pid, stderr(), stop() }`.
+ * Bundle the worker as `wrangler deploy` would upload it (the script, and each .wasm as a
+ * compiled module) from `config` into a temporary directory: `{ dir, modules, sources, remove() }`.
  */
-export async function startWorker(vars) {
+export async function bundleWorker(config = WRANGLER_CONFIG) {
   const dir = mkdtempSync(join(tmpdir(), 'kinesis-edge-workerd-'));
-  await promisify(execFile)(
-    join(root, 'node_modules/.bin/wrangler'),
-    ['deploy', '--dry-run', '--outdir', dir, '--config', WRANGLER_CONFIG],
-    { cwd: root, env: { ...process.env, ...OFFLINE }, timeout: 120_000 },
-  );
-  const wasmModules = readdirSync(dir)
-    .filter((f) => f.endsWith('.wasm'))
-    .map((f) => `(name = ${capnpString(f)}, wasm = embed ${capnpString(f)}),`)
-    .join('\n    ');
+  await promisify(execFile)(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', dir, '--config', config], {
+    cwd: root,
+    env: { ...process.env, ...OFFLINE },
+    timeout: 120_000,
+  });
+  const modules = [
+    `(name = "worker.js", esModule = embed "worker.js"),`,
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.wasm'))
+      .map((f) => `(name = ${capnpString(f)}, wasm = embed ${capnpString(f)}),`),
+  ];
+  const sources = JSON.parse(readFileSync(join(dir, 'worker.js.map'), 'utf8')).sources ?? [];
+  return { dir, modules, sources, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Start one workerd serving `bundle` with `vars` as text bindings. Outbound fetches go through a
+ * network service that allows loopback (workerd blocks it by default), so the worker can reach
+ * kinesalite on 127.0.0.1. Returns `{ url, pid, startedAt, log(), stop() }` once it answers.
+ */
+export async function startWorkerd(bundle, vars) {
   const port = await freePort();
   const bindings = Object.entries(vars)
     .map(([name, value]) => `(name = ${capnpString(name)}, text = ${capnpString(value)})`)
     .join(',\n      ');
+  const config = join(bundle.dir, `config-${port}.capnp`);
   writeFileSync(
-    join(dir, 'config.capnp'),
+    config,
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
@@ -61,8 +73,7 @@ const config :Workerd.Config = (
 );
 const worker :Workerd.Worker = (
   modules = [
-    (name = "worker.js", esModule = embed "worker.js"),
-    ${wasmModules}
+    ${bundle.modules.join('\n    ')}
   ],
   compatibilityDate = "2026-11-01",
   bindings = [
@@ -72,10 +83,8 @@ const worker :Workerd.Worker = (
 );
 `,
   );
-  const started = performance.now();
-  const child = spawn(join(root, 'node_modules/.bin/workerd'), ['serve', join(dir, 'config.capnp')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const startedAt = performance.now();
+  const child = spawn(join(root, 'node_modules/.bin/workerd'), ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
@@ -84,7 +93,6 @@ const worker :Workerd.Worker = (
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
-    rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`workerd exited: ${log}`);
@@ -99,5 +107,21 @@ const worker :Workerd.Worker = (
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  return { url, pid: child.pid, startedAt: started, log: () => log, stop };
+  return { url, pid: child.pid, startedAt, log: () => log, stop };
+}
+
+/** The example worker bundled and served by its own workerd; `stop()` also removes the bundle. */
+export async function startWorker(vars) {
+  const bundle = await bundleWorker();
+  const worker = await startWorkerd(bundle, vars).catch((e) => {
+    bundle.remove();
+    throw e;
+  });
+  return {
+    ...worker,
+    stop: async () => {
+      await worker.stop();
+      bundle.remove();
+    },
+  };
 }

@@ -1,0 +1,12 @@
+//! The engine: the producer state machine and the parts it is made of (the batcher, the packer,
+//! the shard map and its lifecycle, the retry policy, the credentials refresh, the counters).
+
+pub mod credentials;
+pub mod events;
+pub mod packer;
+pub mod producer;
+pub mod queue;
+pub mod retry;
+pub mod shard_grouping;
+pub mod shard_map;
+pub mod stats;

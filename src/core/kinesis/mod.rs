@@ -1,0 +1,7 @@
+//! The Kinesis Data Streams JSON protocol: requests (`PutRecords`, `ListShards`), their bodies,
+//! and how to read the answers and the service's errors.
+
+pub mod errors;
+pub mod list_shards;
+pub mod put_records;
+pub mod request;

@@ -1,0 +1,11 @@
+//! The model: what the producer is told (options, records, credentials) and the rules that hold
+//! for them regardless of how they travel.
+
+pub mod config;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod options;
+pub mod record;
+pub mod shard;
+pub mod target;
