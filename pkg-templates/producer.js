@@ -4,7 +4,7 @@
 import { ProducerCore, layout } from './kinesis_edge.js';
 import { kinesisError } from './errors.js';
 import { toCoreJson } from './options.js';
-import { payload, invalidRecord, Encoder } from './records.js';
+import { payload, invalidRecord, recordEncoder } from './records.js';
 import { Driver } from './driver.js';
 import { fetchTransport, host } from './host.js';
 import { listenToLifecycle, listenForOnline } from './lifecycle.js';
@@ -113,7 +113,6 @@ export class KinesisProducer {
   #targets = [];
   #indexes = [];
   #scheduled = false;
-  #encoder = new Encoder();
   /** The id the core gives the next record it takes. */
   #nextId = 0;
   /** flush() callers waiting until every id below `below` has settled. */
@@ -304,7 +303,7 @@ export class KinesisProducer {
     const now = Date.now();
     for (let start = 0; start < n; start += COMMIT_CHUNK) {
       const end = Math.min(n, start + COMMIT_CHUNK);
-      const { bytes, lengths } = this.#encoder.encode(datas, keys, hashKeys, start, end);
+      const { bytes, lengths } = recordEncoder.encode(datas, keys, hashKeys, start, end);
       const taken = this.#core.put(bytes, lengths, now);
       let id = taken[0];
       let refused = 1;

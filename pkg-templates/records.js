@@ -39,8 +39,9 @@ export function payload(record) {
   return json;
 }
 
-/** Encodes staged records into one reusable buffer. */
-export class Encoder {
+/** Encodes staged records into one reusable buffer (the bytes are copied into wasm at once, so
+ * every producer of a page or isolate shares one: a worker makes a producer per request). */
+class Encoder {
   #buffer = new Uint8Array(1 << 16);
 
   /** Room for `needed` bytes, keeping the first `kept`. */
@@ -99,3 +100,5 @@ export class Encoder {
     return { bytes: this.#buffer.subarray(0, at), lengths };
   }
 }
+
+export const recordEncoder = new Encoder();
