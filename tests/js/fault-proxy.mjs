@@ -25,6 +25,8 @@ const REQUEST_ERRORS = [
  *   requestErrors: share of requests answered with a 400/429/500/503 JSON error
  *   resetBefore: share of connections reset before forwarding (nothing stored)
  *   resetAfter: share reset after kinesalite stored the batch (the answer is lost)
+ *   loseEvery: also lose the answer of every n-th batch kinesalite stored (a fault that
+ *     certainly happens, whatever the timing does to the draws)
  *   stall: share never answered (the producer's timeout must fire)
  *   latencyMs: extra delay before every answer
  *   skewMs: offset of the `Date` header from the real clock
@@ -36,6 +38,7 @@ const REQUEST_ERRORS = [
 export async function startFaultProxy(target, faults = {}, seed = 1) {
   const random = mulberry32(seed);
   let current = { ...faults };
+  let storedBatches = 0;
   const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
@@ -118,7 +121,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       counts.lostAnswers += 1;
       counts.lostEntries += kept.reduce((n, rec) => n + carried(rec).length, 0);
     };
-    if (random() < (f.resetAfter ?? 0)) {
+    if (random() < (f.resetAfter ?? 0) || (kept.length && f.loseEvery && ++storedBatches % f.loseEvery === 0)) {
       lose();
       return req.socket.destroy();
     }
