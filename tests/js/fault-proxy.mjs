@@ -25,8 +25,8 @@ const REQUEST_ERRORS = [
  *   requestErrors: share of requests answered with a 400/429/500/503 JSON error
  *   resetBefore: share of connections reset before forwarding (nothing stored)
  *   resetAfter: share reset after kinesalite stored the batch (the answer is lost)
- *   loseEvery: also lose the answer of every n-th batch kinesalite stored (a fault that
- *     certainly happens, whatever the timing does to the draws)
+ *   every: { resetBefore, requestErrors, resetAfter }: also inject that fault at every n-th
+ *     chance, so that it certainly happens whatever timing does to the order of the draws
  *   stall: share never answered (the producer's timeout must fire)
  *   latencyMs: extra delay before every answer
  *   skewMs: offset of the `Date` header from the real clock
@@ -38,7 +38,8 @@ const REQUEST_ERRORS = [
 export async function startFaultProxy(target, faults = {}, seed = 1) {
   const random = mulberry32(seed);
   let current = { ...faults };
-  let storedBatches = 0;
+  /** Chances each fault has had, for `faults.every`. */
+  const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0 };
   const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
@@ -85,7 +86,9 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       const r = await forward(req.headers, raw);
       return answer(r.status, { 'content-type': r.headers['content-type'] }, r.body);
     }
-    if (f.down || random() < (f.resetBefore ?? 0)) {
+    /** Whether fault `name` strikes now: drawn, or its n-th chance (`faults.every`). */
+    const due = (name) => random() < (f[name] ?? 0) || (f.every?.[name] > 0 && ++chances[name] % f.every[name] === 0);
+    if (f.down || due('resetBefore')) {
       counts.resets += 1;
       return req.socket.destroy();
     }
@@ -100,7 +103,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       counts.expiredTokens += 1;
       return jsonError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
     }
-    if (random() < (f.requestErrors ?? 0)) {
+    if (due('requestErrors')) {
       counts.requestErrors += 1;
       const [status, type, message] = REQUEST_ERRORS[Math.floor(random() * REQUEST_ERRORS.length)];
       return jsonError(status, type, message);
@@ -121,7 +124,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       counts.lostAnswers += 1;
       counts.lostEntries += kept.reduce((n, rec) => n + carried(rec).length, 0);
     };
-    if (random() < (f.resetAfter ?? 0) || (kept.length && f.loseEvery && ++storedBatches % f.loseEvery === 0)) {
+    if (kept.length && due('resetAfter')) {
       lose();
       return req.socket.destroy();
     }

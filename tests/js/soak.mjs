@@ -13,6 +13,8 @@ export const MIXED_FAULTS = {
   latencyMs: 2,
   skewMs: 7 * 60_000,
   expireTokenAfter: 40,
+  // Each fault the soaks check for happens for certain, not only when timing lets the draws hit.
+  every: { resetBefore: 50, requestErrors: 30, resetAfter: 40 },
 };
 
 /** Run `body({ k, proxy })` with kinesalite, a stream, and the fault proxy in front of it. */

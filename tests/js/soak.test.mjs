@@ -46,8 +46,7 @@ test('soak: 4,000 records through every fault mixed', async (t) => {
 test('soak with aggregation: 4,000 readings in aggregated records through every fault mixed', async () => {
   const r = await runSoak({
     records: 4000,
-    // Answers of aggregated entries are lost for certain, not only when the draws allow.
-    faults: { ...MIXED_FAULTS, loseEvery: 40 },
+    faults: MIXED_FAULTS,
     seed: 17,
     stream: 'soak-aggregated',
     options: { aggregation: { maxBytes: 300 }, maxRecordsPerRequest: 5 },
