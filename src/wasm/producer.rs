@@ -44,6 +44,8 @@ pub struct ProducerCore {
     refusals: Vec<Error>,
     /// With aggregation: this stream's key in `SHARD_MAPS`.
     shard_map_key: Option<String>,
+    /// The text fields of the last `stats`, until `statsText`.
+    stats_text: String,
 }
 
 #[wasm_bindgen(js_class = ProducerCore)]
@@ -73,6 +75,7 @@ impl ProducerCore {
             body: Vec::new(),
             refusals: Vec::new(),
             shard_map_key,
+            stats_text: String::new(),
         })
     }
 
@@ -289,9 +292,14 @@ impl ProducerCore {
     }
 
     /// The numbers of `stats()` in the order of `layout()`'s names (NaN stands for `null`), then
-    /// the failures per code in the order of its codes.
-    pub fn stats(&self, now: f64) -> Vec<f64> {
+    /// the failures per code in the order of its codes; its text fields wait for `statsText`.
+    pub fn stats(&mut self, now: f64) -> Vec<f64> {
         let stats = self.producer.stats(millis(now));
+        self.stats_text = format!(
+            "{}\n{}",
+            stats.aggregation.as_str(),
+            stats.aggregation_note.as_deref().unwrap_or_default()
+        );
         let mut numbers = stats.numbers();
         numbers.extend(
             crate::core::ErrorCode::ALL
@@ -301,15 +309,11 @@ impl ProducerCore {
         numbers
     }
 
-    /// `aggregation`, then `aggregationNote` (empty: none), separated by a newline.
+    /// `aggregation`, then `aggregationNote` (empty: none), separated by a newline, of the last
+    /// `stats` (computed once for both).
     #[wasm_bindgen(js_name = statsText)]
-    pub fn stats_text(&self) -> String {
-        let s = self.producer.stats(0);
-        format!(
-            "{}\n{}",
-            s.aggregation.as_str(),
-            s.aggregation_note.unwrap_or_default()
-        )
+    pub fn stats_text(&mut self) -> String {
+        std::mem::take(&mut self.stats_text)
     }
 
     #[wasm_bindgen(js_name = isIdle)]
