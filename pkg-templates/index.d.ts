@@ -26,9 +26,10 @@ export interface KinesisProducerOptions {
   lingerMs?: number;
   /** Records per PutRecords call, 1 to 500. Default 500. */
   maxRecordsPerRequest?: number;
-  /** Largest request body in bytes (base64 and JSON included). Default 5 MiB, at most 10 MiB. */
+  /** Largest request: data plus partition keys, as Kinesis counts it (base64 not counted). Default and at most 10 MiB. */
   maxRequestBytes?: number;
-  /** Largest record (data plus partition key bytes). Default 1 MiB, at most 10 MiB. */
+  /** Largest record (data plus partition key bytes), at most 10 MiB. Default: the stream's
+   * `MaxRecordSizeInKiB` (records over 1 MiB wait for it); when set, the smaller of the two. */
   maxRecordBytes?: number;
   /** Requests in flight at once, 1 to 64. Default 4 (1 while the retry quota is spent). */
   maxInFlightRequests?: number;
@@ -38,7 +39,7 @@ export interface KinesisProducerOptions {
   requestTimeoutMs?: number;
   /** Records accepted and not yet settled (buffered or in flight). Default 10000. */
   maxBufferedRecords?: number;
-  /** Their bytes (data plus keys). Default 8 MiB, at least `maxRecordBytes`. */
+  /** Their bytes (data plus keys). Default 8 MiB, or `maxRecordBytes` when larger (10 MiB when unset); at least 1 MiB (or `maxRecordBytes`). */
   maxBufferedBytes?: number;
   /** When the buffer is full, `put` waits for room (default) or rejects at once with `BufferFull`. */
   onBufferFull?: 'wait' | 'reject';
@@ -52,6 +53,10 @@ export interface KinesisProducerOptions {
    * Default off. Needs `kinesis:ListShards` to group by shard; without it, only records with the
    * same partition key share an aggregate. */
   aggregation?: boolean | AggregationOptions;
+  /** The stream's settings as they are, instead of asking with `DescribeStreamSummary` (limited
+   * to 20 calls per second per account; the answer is shared by the producers of a page or
+   * isolate for 60 s). `AUTO` turns aggregation off; `maxRecordSizeInKiB` bounds records. */
+  streamSettings?: StreamSettings;
   /** On a page: when it is hidden or going away (`visibilitychange`, `pagehide`), send what
    * fits the browser's 64 KiB keepalive budget at once in keepalive requests. Default true. */
   lifecycle?: boolean;
@@ -68,6 +73,13 @@ export interface KinesisProducerOptions {
   /** Replaces the transport (the global fetch; node:http(s) in Node), e.g.
    * `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+export interface StreamSettings {
+  /** Default `'USER_PARTITION_KEY'`. */
+  recordDistributionStrategy?: 'AUTO' | 'USER_PARTITION_KEY';
+  /** 1024 to 10240. Default 1024. */
+  maxRecordSizeInKiB?: number;
 }
 
 export interface AggregationOptions {
@@ -139,6 +151,9 @@ export interface ProducerStats {
   aggregation: AggregationMode;
   /** Why records are not grouped by shard, when that happened (e.g. `ListShards` refused). */
   aggregationNote: string | null;
+  /** Why the stream's settings are unknown, when `DescribeStreamSummary` failed or was refused
+   * (records are then checked against `maxRecordBytes`, else 1 MiB). */
+  streamNote: string | null;
   /** Open shards in the shard map (0 without one). */
   shardCount: number;
   /** Acknowledged user records per acknowledged Kinesis record (1 without aggregation; 0 before the first). */

@@ -263,9 +263,10 @@ export class KinesisProducer {
     for (let i = 0; i < n; i++) stats[names.stats[i]] = Number.isNaN(numbers[i]) ? null : numbers[i];
     stats.failuresByCode = {};
     for (let i = 0; i < names.codes.length; i++) if (numbers[n + i]) stats.failuresByCode[names.codes[i]] = numbers[n + i];
-    const [aggregation, note] = core.statsText().split('\n');
+    const [aggregation, note, streamNote] = core.statsText().split('\n');
     stats.aggregation = aggregation;
     stats.aggregationNote = note || null;
+    stats.streamNote = streamNote || null;
     return this.#spool ? Object.assign(stats, this.#spool.stats()) : stats;
   }
 

@@ -50,7 +50,15 @@ fn stats_fields_are_the_cores() {
         };
     }
     let mut core: BTreeSet<String> = Stats::number_names().map(str::to_owned).collect();
-    core.extend(["failuresByCode", "aggregation", "aggregationNote"].map(str::to_owned));
+    core.extend(
+        [
+            "failuresByCode",
+            "aggregation",
+            "aggregationNote",
+            "streamNote",
+        ]
+        .map(str::to_owned),
+    );
     assert_eq!(
         required, core,
         "every stat the core gives, and only those, is declared"

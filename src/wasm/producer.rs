@@ -10,6 +10,7 @@ use super::errors::error_to_js;
 use super::outbox::Outbox;
 use super::text::{join_headers, json_string};
 use crate::core::engine::shard_map::ShardMap;
+use crate::core::model::stream::StreamSettings;
 use crate::core::{Answer, Config, Credentials, Error, Millis, Options, Payload, Producer, Record};
 
 thread_local! {
@@ -17,6 +18,19 @@ thread_local! {
     /// producer of the same stream adopts a fresh one instead of listing the shards again (a
     /// worker makes a producer per request). Data only: no I/O crosses between producers.
     static SHARD_MAPS: RefCell<Vec<(String, ShardMap, Millis)>> = const { RefCell::new(Vec::new()) };
+    /// The same for the streams' settings (`DescribeStreamSummary`, limited to 20 calls per
+    /// second per account, and every page load or request may start a producer).
+    static STREAM_SETTINGS: RefCell<Vec<(String, StreamSettings, Millis)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keep `value`, learnt at `at`, under `key` in `shared`, unless a newer one is there.
+fn share<T: Clone>(shared: &RefCell<Vec<(String, T, Millis)>>, key: &str, value: &T, at: Millis) {
+    let mut entries = shared.borrow_mut();
+    match entries.iter_mut().find(|(k, _, _)| k == key) {
+        Some(entry) if entry.2 < at => *entry = (key.to_owned(), value.clone(), at),
+        Some(_) => {}
+        None => entries.push((key.to_owned(), value.clone(), at)),
+    }
 }
 
 /// No value, in the numbers the boundary returns.
@@ -42,8 +56,8 @@ pub struct ProducerCore {
     body: Vec<u8>,
     /// Errors of the records the last `put` refused.
     refusals: Vec<Error>,
-    /// With aggregation: this stream's key in `SHARD_MAPS`.
-    shard_map_key: Option<String>,
+    /// This stream's key in `STREAM_SETTINGS` and (with aggregation) `SHARD_MAPS`.
+    stream_key: String,
     /// The text fields of the last `stats`, until `statsText`.
     stats_text: String,
 }
@@ -57,24 +71,26 @@ impl ProducerCore {
         let config = Options::from_json(options, "options")
             .and_then(|o| Config::from_options(&o))
             .map_err(|e| error_to_js(&e))?;
-        let shard_map_key = config
-            .aggregation
-            .map(|_| format!("{}|{}", config.endpoint.url(), config.target.json_members()));
+        let stream_key = format!("{}|{}", config.endpoint.url(), config.target.json_members());
         let mut producer = Producer::new(config, seed as u64);
-        if let Some(key) = &shard_map_key {
-            // `try_with`: `with` would link the formatting of a panic that cannot happen here.
-            let _ = SHARD_MAPS.try_with(|maps| {
-                if let Some((_, map, listed_at)) = maps.borrow().iter().find(|(k, _, _)| k == key) {
-                    producer.adopt_shard_map(map.clone(), *listed_at, millis(now));
-                }
-            });
-        }
+        let (key, now) = (&stream_key, millis(now));
+        // `try_with`: `with` would link the formatting of a panic that cannot happen here.
+        let _ = STREAM_SETTINGS.try_with(|all| {
+            if let Some((_, settings, at)) = all.borrow().iter().find(|(k, _, _)| k == key) {
+                producer.adopt_stream_settings(*settings, *at, now);
+            }
+        });
+        let _ = SHARD_MAPS.try_with(|maps| {
+            if let Some((_, map, listed_at)) = maps.borrow().iter().find(|(k, _, _)| k == key) {
+                producer.adopt_shard_map(map.clone(), *listed_at, now);
+            }
+        });
         Ok(Self {
             producer,
             outbox: Outbox::default(),
             body: Vec::new(),
             refusals: Vec::new(),
-            shard_map_key,
+            stream_key,
             stats_text: String::new(),
         })
     }
@@ -272,7 +288,7 @@ impl ProducerCore {
     /// The events since the last call, as numbers: `[kinds, acks..., ends..., failed...,
     /// aborts...]` (see `Outbox::flatten`); `ackStrings()` holds the strings acks index.
     pub fn drain(&mut self) -> Vec<f64> {
-        self.share_shard_map();
+        self.share_with_later_producers();
         self.outbox.fill(&mut self.producer);
         self.outbox.flatten()
     }
@@ -296,9 +312,10 @@ impl ProducerCore {
     pub fn stats(&mut self, now: f64) -> Vec<f64> {
         let stats = self.producer.stats(millis(now));
         self.stats_text = format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             stats.aggregation.as_str(),
-            stats.aggregation_note.as_deref().unwrap_or_default()
+            stats.aggregation_note.as_deref().unwrap_or_default(),
+            stats.stream_note.as_deref().unwrap_or_default()
         );
         let mut numbers = stats.numbers();
         numbers.extend(
@@ -309,7 +326,7 @@ impl ProducerCore {
         numbers
     }
 
-    /// `aggregation`, then `aggregationNote` (empty: none), separated by a newline, of the last
+    /// `aggregation`, `aggregationNote` and `streamNote` (empty: none), separated by newlines, of the last
     /// `stats` (computed once for both).
     #[wasm_bindgen(js_name = statsText)]
     pub fn stats_text(&mut self) -> String {
@@ -323,22 +340,15 @@ impl ProducerCore {
 }
 
 impl ProducerCore {
-    /// Keep this producer's shard map for the stream's next producers, when it is newer.
-    fn share_shard_map(&self) {
-        let (Some(key), Some((map, listed_at))) = (&self.shard_map_key, self.producer.shard_map())
-        else {
-            return;
-        };
-        // `try_with`: `with` would link the formatting of a panic that cannot happen here.
-        let _ = SHARD_MAPS.try_with(|maps| {
-            let mut maps = maps.borrow_mut();
-            match maps.iter_mut().find(|(k, _, _)| k == key) {
-                Some(entry) if entry.2 < listed_at => {
-                    *entry = (key.clone(), map.clone(), listed_at)
-                }
-                Some(_) => {}
-                None => maps.push((key.clone(), map.clone(), listed_at)),
-            }
-        });
+    /// Keep this producer's shard map and stream settings for the stream's next producers,
+    /// when they are newer.
+    fn share_with_later_producers(&self) {
+        let key = &self.stream_key;
+        if let Some((map, listed_at)) = self.producer.shard_map() {
+            let _ = SHARD_MAPS.try_with(|maps| share(maps, key, map, listed_at));
+        }
+        if let Some((settings, at)) = self.producer.stream_settings() {
+            let _ = STREAM_SETTINGS.try_with(|all| share(all, key, &settings, at));
+        }
     }
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { KinesisProducer, isKinesisEdgeError } from 'kinesis-edge';
 
 const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' };
-const base = { region: 'us-east-1', streamName: 's', endpoint: 'http://127.0.0.1:9', lingerMs: 0 };
+// The scripted services below answer PutRecords only: the stream's settings are given.
+const base = { region: 'us-east-1', streamName: 's', endpoint: 'http://127.0.0.1:9', lingerMs: 0, streamSettings: {} };
 
 /** A fetch that answers call n with `script(n, request)`; records every request. */
 function scripted(script) {

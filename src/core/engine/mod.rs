@@ -10,3 +10,4 @@ pub mod retry;
 pub mod shard_grouping;
 pub mod shard_map;
 pub mod stats;
+pub mod stream_settings;

@@ -55,10 +55,12 @@ impl Grouping<'_> {
     }
 }
 
-/// An aggregate being filled, with its entry's size in the body and its group.
+/// An aggregate being filled, with its entry's size in the body, its size as Kinesis counts
+/// it, and its group.
 struct Open {
     aggregate: Aggregate<Queued>,
     entry_len: usize,
+    size: usize,
     shard: Option<usize>,
 }
 
@@ -137,7 +139,7 @@ pub fn pack(
     busy: Option<&KeySet>,
 ) -> Packed {
     let mut aggregates: Vec<Open> = Vec::new();
-    let mut entries_len = 0;
+    let (mut entries_len, mut payload) = (0, 0);
     let mut open = OpenGroups::default();
     let mut closed_keys = KeySet::default();
     let mut waiting = Vec::new();
@@ -155,13 +157,16 @@ pub fn pack(
             let (size, grown) = current.aggregate.sizes_with(Some((&q.record, &slot)));
             if size <= max_bytes {
                 let total = entries_len - current.entry_len + grown;
-                if !fit.fits(count, total) {
+                let total_payload = payload - current.size + size;
+                if !fit.fits(count, total, total_payload) {
                     waiting.push(q);
                     break;
                 }
                 current.aggregate.push_at(q, slot);
                 current.entry_len = grown;
+                current.size = size;
                 entries_len = total;
+                payload = total_payload;
                 continue;
             }
             // Full: later records of this group start a new aggregate.
@@ -177,7 +182,8 @@ pub fn pack(
             }
         }
         let entry = entry_len(&q.record);
-        if !fit.fits(aggregates.len() + 1, entries_len + entry) {
+        let size = q.record.size();
+        if !fit.fits(aggregates.len() + 1, entries_len + entry, payload + size) {
             waiting.push(q);
             break;
         }
@@ -191,9 +197,11 @@ pub fn pack(
         aggregates.push(Open {
             aggregate,
             entry_len: entry,
+            size,
             shard,
         });
         entries_len += entry;
+        payload += size;
     }
     queue.requeue(waiting);
 
@@ -238,7 +246,8 @@ mod tests {
         Fit {
             framing,
             max_records: 500,
-            max_body: 5 << 20,
+            max_payload: 10 << 20,
+            max_body: usize::MAX,
         }
     }
 
@@ -456,11 +465,11 @@ mod properties {
             by_shard in any::<bool>(),
         ) {
             let framing = framing();
-            let fit = Fit { framing: &framing, max_records: 500, max_body: max_request };
+            let fit = Fit { framing: &framing, max_records: 500, max_payload: usize::MAX, max_body: max_request };
             let mut b = Queue::default();
             for (id, record) in records.iter().enumerate() {
                 let encoded_len = entry_len(record);
-                prop_assume!(record.validate(1 << 20).is_ok() && fit.fits(1, encoded_len));
+                prop_assume!(record.validate(1 << 20).is_ok() && fit.fits(1, encoded_len, record.size()));
                 b.push(Queued { id: id as u64, encoded_len, record: record.clone(), accepted_at: 0, attempts: 0, last_failure: None });
             }
             let map = ShardMap::new(vec![

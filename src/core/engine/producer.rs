@@ -28,13 +28,15 @@ use crate::core::engine::retry::Backoff;
 use crate::core::engine::shard_grouping::{AggregationMode, Plan, ShardGrouping};
 use crate::core::engine::shard_map::ShardMap;
 use crate::core::engine::stats::{put_payload_units, CodeCounts, Counters, Latencies, Stats};
-use crate::core::kinesis::list_shards;
+use crate::core::engine::stream_settings::{StreamInfo, Verdict};
 use crate::core::kinesis::put_records::{self, EntryResult, Framing};
 use crate::core::kinesis::request::{Operation, SERVICE};
+use crate::core::kinesis::{describe_stream, list_shards};
 use crate::core::model::config::{Config, Ordering, WhenFull};
 use crate::core::model::credentials::Credentials;
 use crate::core::model::error::{Error, ErrorCode, Failure, RecordError, RetryClass};
 use crate::core::model::record::Record;
+use crate::core::model::stream::StreamSettings;
 use crate::core::sigv4::signer::{self, sha256_hex, SignInput, SigningKeyCache};
 use crate::core::Millis;
 
@@ -105,6 +107,7 @@ pub struct Producer {
     /// Per-key ordering: keys with a record in flight.
     busy_keys: KeySet,
     grouping: Option<ShardGrouping>,
+    stream: StreamInfo,
     backoff: Backoff,
     credentials: CredentialState,
     /// Server clock minus local clock, learnt from answers; added to the signing time.
@@ -122,6 +125,10 @@ pub struct Producer {
 impl Producer {
     /// `seed` seeds the backoff jitter (the host's randomness; fixed in tests).
     pub fn new(config: Config, seed: u64) -> Self {
+        let mut grouping = config.aggregation.map(ShardGrouping::new);
+        if let (Some(g), Some(given)) = (&mut grouping, config.stream_settings) {
+            g.set_auto_distribution(given.auto_distribution);
+        }
         Self {
             framing: Framing::new(&config.target),
             queue: Queue::default(),
@@ -129,7 +136,11 @@ impl Producer {
             unsettled: Unsettled::default(),
             in_flight: Vec::new(),
             busy_keys: KeySet::default(),
-            grouping: config.aggregation.map(ShardGrouping::new),
+            grouping,
+            stream: StreamInfo::new(
+                config.stream_settings,
+                config.aggregation.map(|a| a.shard_map_refresh_ms),
+            ),
             backoff: Backoff::new(seed),
             credentials: CredentialState::new(&config.credentials),
             clock_offset_ms: 0,
@@ -156,16 +167,16 @@ impl Producer {
         if self.lifecycle != Lifecycle::Open {
             return Err(Error::Closed);
         }
-        record.validate(self.config.limits.max_record_bytes)?;
-        let encoded_len = put_records::entry_len(&record);
-        let alone = self.framing.body_len(1, encoded_len);
-        if alone > self.config.limits.max_request_bytes {
+        let limit = self.stream.record_limit(&self.config.limits);
+        record.validate(limit.min(self.config.max_buffered_bytes))?;
+        if record.size() > self.config.limits.max_request_bytes {
             return Err(RecordError::TooLargeForRequest {
-                encoded: alone,
+                size: record.size(),
                 limit: self.config.limits.max_request_bytes,
             }
             .into());
         }
+        let encoded_len = put_records::entry_len(&record);
         let queued = Queued {
             id: self.next_record_id,
             record,
@@ -203,7 +214,9 @@ impl Producer {
         self.tally.counters.records_accepted += 1;
         self.tally.counters.bytes_accepted += size as u64;
         q.accepted_at = now;
-        self.queue.push(q);
+        if let Some(q) = self.stream.hold_if_unsure(q) {
+            self.queue.push(q);
+        }
     }
 
     /// Settling made room: take waiting records, in order.
@@ -256,9 +269,10 @@ impl Producer {
     }
 
     fn next_transmit(&mut self, now: Millis) -> Option<Transmit> {
+        let describe_due = self.describe_due_at().is_some_and(|at| at <= now);
         let list_due = self.list_due_at().is_some_and(|at| at <= now);
         let put_due = self.send_at().is_some_and(|at| at <= now);
-        if !list_due && !put_due {
+        if !describe_due && !list_due && !put_due {
             return None;
         }
         let Some(credentials) = self.credentials.for_request(now).cloned() else {
@@ -267,7 +281,21 @@ impl Producer {
             }
             return None;
         };
-        // Aggregation's ListShards calls go first: they decide how the next batch is grouped.
+        // The stream's settings and aggregation's ListShards calls go first: they decide how
+        // the next batch is grouped.
+        if describe_due {
+            let id = self.next_request_id;
+            let waiting = !self.queue.is_empty();
+            if let Some(body) = self.stream.body(&self.config.target, id, waiting, now) {
+                let operation = Operation::DescribeStreamSummary;
+                self.start(id, operation, credentials, Vec::new(), None, now);
+                return Some(Transmit {
+                    id,
+                    operation,
+                    body,
+                });
+            }
+        }
         if list_due {
             let id = self.next_request_id;
             let waiting = !self.queue.is_empty();
@@ -294,7 +322,7 @@ impl Producer {
         if !put_due {
             return None;
         }
-        self.take_request(self.config.limits.max_request_bytes, credentials, now)
+        self.take_request(usize::MAX, credentials, now)
     }
 
     /// A request for a page that is going away (`pagehide`, hidden): sent at once whatever the
@@ -303,7 +331,6 @@ impl Producer {
     /// buffered or the oldest record does not fit; records wait for a shard map no longer.
     pub fn poll_unload_transmit(&mut self, now: Millis, max_body: usize) -> Option<Transmit> {
         let credentials = self.credentials.unexpired(now)?.clone();
-        let max_body = self.config.limits.max_request_bytes.min(max_body);
         let front = self.queue.front()?;
         if self.framing.body_len(1, front.encoded_len) > max_body {
             return None;
@@ -321,6 +348,7 @@ impl Producer {
         let fit = Fit {
             framing: &self.framing,
             max_records: self.config.limits.max_records_per_request,
+            max_payload: self.config.limits.max_request_bytes,
             max_body,
         };
         let per_key = self.config.ordering == Ordering::PerKey;
@@ -462,6 +490,11 @@ impl Producer {
             let page = list_shards::read_answer(answer.status, answer.error_type, answer.body);
             self.learn_clock(&answer, page.as_ref().err(), now);
             self.on_list_answer(page, now);
+        } else if flight.operation == Operation::DescribeStreamSummary {
+            let settings =
+                describe_stream::read_answer(answer.status, answer.error_type, answer.body);
+            self.learn_clock(&answer, settings.as_ref().err(), now);
+            self.on_describe_answer(settings, now);
         } else {
             let expected = flight
                 .entries
@@ -497,10 +530,10 @@ impl Producer {
         let Some(flight) = self.take_flight(id) else {
             return;
         };
-        if flight.operation == Operation::ListShards {
-            self.on_list_answer(Err(failure), now);
-        } else {
-            self.fail_whole(flight, failure, now);
+        match flight.operation {
+            Operation::ListShards => self.on_list_answer(Err(failure), now),
+            Operation::DescribeStreamSummary => self.on_describe_answer(Err(failure), now),
+            _ => self.fail_whole(flight, failure, now),
         }
     }
 
@@ -642,8 +675,40 @@ impl Producer {
         self.admit_waiting(now);
     }
 
-    fn fail_whole(&mut self, flight: InFlight, failure: Failure, now: Millis) {
+    /// A `DescribeStreamSummary` answer (or failure): aggregation learns of `AUTO`, records
+    /// held for the stream's limit or for its creation are sent or refused, and a stream that
+    /// is gone settles everything buffered as `NotFound` at once.
+    fn on_describe_answer(&mut self, answer: Result<StreamSettings, Failure>, now: Millis) {
+        if matches!(&answer, Err(f) if f.code == ErrorCode::ExpiredCredentials) {
+            self.credentials.invalidate();
+        }
+        let Verdict {
+            send,
+            refuse,
+            missing,
+            auto_distribution,
+        } = self.stream.on_answer(answer, &self.config.limits, now);
+        if let (Some(auto), Some(g)) = (auto_distribution, self.grouping.as_mut()) {
+            g.set_auto_distribution(auto);
+        }
+        self.queue.requeue(send);
+        for (q, f) in refuse {
+            self.settle(q, Outcome::Failed(Rc::new(f)));
+        }
+        if let Some(f) = missing {
+            let f = Rc::new(f);
+            while let Some(q) = self.queue.pop_front() {
+                self.settle(q, Outcome::Failed(Rc::clone(&f)));
+            }
+        }
+        self.admit_waiting(now);
+    }
+
+    fn fail_whole(&mut self, mut flight: InFlight, failure: Failure, now: Millis) {
         self.tally.counters.requests_failed += 1;
+        if failure.code == ErrorCode::NotFound && self.stream.hold_not_found(&mut flight.records) {
+            return;
+        }
         let failure = Rc::new(failure);
         let outcomes = flight
             .records
@@ -822,6 +887,7 @@ impl Producer {
         if let Some(grouping) = &mut self.grouping {
             records.extend(grouping.take_held());
         }
+        records.extend(self.stream.take_held());
         records.extend(std::iter::from_fn(|| self.queue.pop_front()));
         for q in records {
             self.settle(q, Outcome::Failed(Rc::clone(&failure)));
@@ -849,6 +915,7 @@ impl Producer {
         // its answer) wakes the host instead.
         let send = self.send_at().filter(|_| asking.is_none());
         let list = self.list_due_at().filter(|_| asking.is_none());
+        let describe = self.describe_due_at().filter(|_| asking.is_none());
         let expiry = self.config.record_ttl_ms.and_then(|ttl| {
             self.queue
                 .front()
@@ -861,6 +928,7 @@ impl Producer {
         [
             send,
             list,
+            describe,
             expiry,
             self.in_flight.iter().map(|f| f.deadline).min(),
             asking,
@@ -892,6 +960,12 @@ impl Producer {
         Some(due.max(self.backoff.paused_until()))
     }
 
+    /// When the next `DescribeStreamSummary` may go: as `list_due_at`.
+    fn describe_due_at(&self) -> Option<Millis> {
+        let due = self.stream.due_at(!self.queue.is_empty())?;
+        Some(due.max(self.backoff.paused_until()))
+    }
+
     /// When the next `PutRecords` may go (`None`: none can until something else happens): when
     /// its batch is due, at once when flushed or full, else once its first record's linger has
     /// passed, and not before the backoff ends.
@@ -907,6 +981,10 @@ impl Producer {
                 .backoff
                 .in_flight_limit(self.config.max_in_flight_requests)
             && !matches!(self.plan(), Plan::Wait)
+            // Aggregates wait for the stream's settings (no aggregate may reach an AUTO
+            // stream); nothing goes to a stream still being created.
+            && (self.grouping.is_none() || self.stream.settled())
+            && !self.stream.creating()
             && (self.config.ordering != Ordering::PerKey
                 || self.queue.has_key_outside(&self.busy_keys));
         if !sendable {
@@ -920,7 +998,8 @@ impl Producer {
         let fit = Fit {
             framing: &self.framing,
             max_records,
-            max_body: self.config.limits.max_request_bytes,
+            max_payload: self.config.limits.max_request_bytes,
+            max_body: usize::MAX,
         };
         let due = if front.id < self.flush_below || self.queue.is_full(&fit) {
             0
@@ -962,13 +1041,28 @@ impl Producer {
             && self.waiting.is_empty()
             && self.in_flight.is_empty()
             && self.grouping.as_ref().is_none_or(|g| g.held_records() == 0)
+            && self.stream.held_records() == 0
+    }
+
+    /// The stream's settings as described and when, for other producers of the stream.
+    pub fn stream_settings(&self) -> Option<(StreamSettings, Millis)> {
+        self.stream.described()
+    }
+
+    /// Take settings another producer of the stream was told at `at` (see `StreamInfo::adopt`).
+    pub fn adopt_stream_settings(&mut self, settings: StreamSettings, at: Millis, now: Millis) {
+        if self.stream.adopt(settings, at, now) {
+            if let Some(g) = self.grouping.as_mut() {
+                g.set_auto_distribution(settings.auto_distribution);
+            }
+        }
     }
 
     pub fn stats(&self, now: Millis) -> Stats {
         let grouping = self.grouping.as_ref();
         Stats {
             counters: self.tally.counters.clone(),
-            buffered_records: self.queue.len() as u64,
+            buffered_records: (self.queue.len() + self.stream.held_records()) as u64,
             buffered_bytes: self.queue.record_bytes() as u64,
             in_flight_requests: self
                 .in_flight
@@ -989,6 +1083,7 @@ impl Producer {
             latency_p99_ms: self.tally.latencies.percentile(99),
             aggregation: grouping.map_or(AggregationMode::Off, ShardGrouping::mode),
             aggregation_note: grouping.and_then(|g| g.note().map(str::to_owned)),
+            stream_note: self.stream.note().map(str::to_owned),
             shard_count: grouping.map_or(0, |g| g.shard_count() as u64),
         }
     }
@@ -1001,3 +1096,7 @@ pub(crate) mod tests;
 #[cfg(test)]
 #[path = "aggregation_tests.rs"]
 mod aggregation_tests;
+
+#[cfg(test)]
+#[path = "stream_settings_tests.rs"]
+mod stream_settings_tests;

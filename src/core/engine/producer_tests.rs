@@ -10,8 +10,17 @@ const THROTTLED: &str =
 const INTERNAL: &str = r#"{"ErrorCode":"InternalFailure","ErrorMessage":"x"}"#;
 const CREDS: &str = r#"{"accessKeyId":"AKID","secretAccessKey":"SECRET"}"#;
 
-/// A producer for stream `readings` in us-east-1 with these extra options (JSON members).
+/// A producer for stream `readings` in us-east-1 with these extra options (JSON members); the
+/// stream's settings given as a new stream's unless `extra` sets them (no
+/// `DescribeStreamSummary` call to script).
 pub fn producer(extra: &str) -> Producer {
+    let settings = if extra.contains("streamSettings") {
+        ""
+    } else {
+        r#","streamSettings":{}"#
+    };
+    let extra = format!("{extra}{settings}");
+    let extra = extra.trim_start_matches(',');
     let sep = if extra.is_empty() { "" } else { "," };
     let text = format!(
         r#"{{"region":"us-east-1","streamName":"readings","credentials":{CREDS}{sep}{extra}}}"#
@@ -609,7 +618,7 @@ fn refused_records_change_nothing() {
 fn a_record_alone_over_the_request_limit_is_refused() {
     let mut p = producer(r#""maxRequestBytes":1024"#);
     let err = p
-        .put(Record::new(&vec![b'x'; 900], "k", None), 0)
+        .put(Record::new(&vec![b'x'; 1024], "k", None), 0)
         .unwrap_err();
     assert!(
         matches!(

@@ -37,13 +37,19 @@ impl AsRef<Record> for Queued {
 pub struct Fit<'a> {
     pub framing: &'a Framing,
     pub max_records: usize,
+    /// Data plus partition keys, as Kinesis counts a request.
+    pub max_payload: usize,
+    /// The body as sent (base64 and JSON): bounded only for a page's keepalive budget.
     pub max_body: usize,
 }
 
 impl Fit<'_> {
-    /// Whether `count` entries of `entries` bytes in all fit one request.
-    pub fn fits(&self, count: usize, entries: usize) -> bool {
-        count <= self.max_records && self.framing.body_len(count, entries) <= self.max_body
+    /// Whether `count` entries of `entries` body bytes and `payload` Kinesis-counted bytes in
+    /// all fit one request.
+    pub fn fits(&self, count: usize, entries: usize, payload: usize) -> bool {
+        count <= self.max_records
+            && payload <= self.max_payload
+            && self.framing.body_len(count, entries) <= self.max_body
     }
 }
 
@@ -133,6 +139,7 @@ impl Queue {
     /// No more records would fit in the next request.
     pub fn is_full(&self, fit: &Fit<'_>) -> bool {
         self.queue.len() >= fit.max_records
+            || self.record_bytes >= fit.max_payload
             || fit.framing.body_len(self.queue.len(), self.entry_bytes) >= fit.max_body
     }
 
@@ -140,16 +147,22 @@ impl Queue {
     /// records and the exact size of their request body.
     pub fn take(&mut self, fit: &Fit<'_>) -> (Vec<Queued>, usize) {
         let mut batch = Vec::new();
-        let mut entries = 0;
+        let (mut entries, mut payload) = (0, 0);
         while let Some(next) = self.queue.front() {
             // Every accepted record fits a request on its own, so a batch is never empty.
-            if !fit.fits(batch.len() + 1, entries + next.encoded_len) && !batch.is_empty() {
+            let fits = fit.fits(
+                batch.len() + 1,
+                entries + next.encoded_len,
+                payload + next.record.size(),
+            );
+            if !fits && !batch.is_empty() {
                 break;
             }
             let Some(q) = self.pop_front() else {
                 break;
             };
             entries += q.encoded_len;
+            payload += q.record.size();
             batch.push(q);
         }
         let size = fit.framing.body_len(batch.len(), entries);
@@ -163,19 +176,24 @@ impl Queue {
         let mut batch: Vec<Queued> = Vec::new();
         let mut taken = KeySet::default();
         let mut kept = VecDeque::with_capacity(self.queue.len());
-        let mut entries = 0;
+        let (mut entries, mut payload) = (0, 0);
         while let Some(q) = self.queue.pop_front() {
             let key = q.record.partition_key();
             if busy.contains(key) || taken.contains(key) {
                 kept.push_back(q);
                 continue;
             }
-            if !fit.fits(batch.len() + 1, entries + q.encoded_len) {
+            if !fit.fits(
+                batch.len() + 1,
+                entries + q.encoded_len,
+                payload + q.record.size(),
+            ) {
                 kept.push_back(q);
                 break;
             }
             taken.insert(key);
             entries += q.encoded_len;
+            payload += q.record.size();
             self.entry_bytes -= q.encoded_len;
             self.record_bytes -= q.record.size();
             batch.push(q);
@@ -220,6 +238,7 @@ pub mod tests {
         Fit {
             framing,
             max_records: 500,
+            max_payload: usize::MAX,
             max_body,
         }
     }

@@ -166,6 +166,27 @@ impl ShardGrouping {
         }
     }
 
+    /// The stream's settings tell whether it places records itself (`AUTO`): aggregation is
+    /// off before any aggregate is misplaced, and on again when the stream goes back to keys.
+    pub fn set_auto_distribution(&mut self, auto: bool) {
+        if auto {
+            self.mode = AggregationMode::AutoDistribution;
+            self.note = Some(
+                "the stream uses AUTO record distribution (DescribeStreamSummary), which places aggregates on any shard: aggregation is off"
+                    .into(),
+            );
+        } else if self.mode == AggregationMode::AutoDistribution {
+            self.mode = if self.map.is_some() {
+                AggregationMode::ByShard
+            } else if self.refused {
+                AggregationMode::ByPartitionKey
+            } else {
+                AggregationMode::WaitingForShardMap
+            };
+            self.note = None;
+        }
+    }
+
     /// Records held for the shard check.
     pub fn held_records(&self) -> usize {
         self.held.iter().map(|h| h.members.len()).sum()

@@ -131,13 +131,15 @@ pub struct Stats {
     /// How records are aggregated now, and why not by shard when that happened.
     pub aggregation: AggregationMode,
     pub aggregation_note: Option<String>,
+    /// Why the stream's settings are not known, when `DescribeStreamSummary` failed.
+    pub stream_note: Option<String>,
     /// Open shards in the shard map (0 without one).
     pub shard_count: u64,
 }
 
 impl Stats {
     /// The JS names of the numbers [`Stats::numbers`] gives, in order; `failuresByCode`,
-    /// `aggregation` and `aggregationNote` are given apart.
+    /// `aggregation`, `aggregationNote` and `streamNote` are given apart.
     pub fn number_names() -> impl Iterator<Item = &'static str> {
         Counters::NAMES.iter().copied().chain([
             "bufferedRecords",

@@ -10,6 +10,7 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub enum Operation {
     PutRecords,
     ListShards,
+    DescribeStreamSummary,
 }
 
 impl Operation {
@@ -18,6 +19,7 @@ impl Operation {
         match self {
             Self::PutRecords => "Kinesis_20131202.PutRecords",
             Self::ListShards => "Kinesis_20131202.ListShards",
+            Self::DescribeStreamSummary => "Kinesis_20131202.DescribeStreamSummary",
         }
     }
 

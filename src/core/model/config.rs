@@ -7,6 +7,7 @@ use crate::core::model::credentials::Credentials;
 use crate::core::model::endpoint::Endpoint;
 use crate::core::model::error::Error;
 use crate::core::model::options::{Options, Value};
+use crate::core::model::stream::{StreamSettings, DEFAULT_STREAM_RECORD_BYTES};
 use crate::core::model::target::{check_region, StreamTarget};
 
 pub const MIB: usize = 1024 * 1024;
@@ -14,8 +15,10 @@ pub const MIB: usize = 1024 * 1024;
 pub const MAX_RECORDS_PER_REQUEST: usize = 500;
 /// The largest record and request a stream owner can configure.
 pub const MAX_CONFIGURABLE_BYTES: usize = 10 * MIB;
-pub const DEFAULT_MAX_RECORD_BYTES: usize = MIB;
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 5 * MIB;
+/// Until the stream's own limit is known, `put` takes records up to the largest a stream may allow.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = MAX_CONFIGURABLE_BYTES;
+/// A `PutRecords` call holds at most 10 MiB of data and partition keys (base64 not counted).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * MIB;
 pub const DEFAULT_LINGER_MS: u64 = 100;
 pub const MAX_LINGER_MS: u64 = 60_000;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
@@ -42,7 +45,7 @@ pub const MIN_SHARD_MAP_REFRESH_MS: u64 = 1_000;
 pub const DEFAULT_SPOOL_MAX_BYTES: usize = 10 * MIB;
 
 /// Every option `KinesisProducer` takes.
-pub const PRODUCER_OPTIONS: [&str; 23] = [
+pub const PRODUCER_OPTIONS: [&str; 24] = [
     "region",
     "streamName",
     "streamArn",
@@ -61,6 +64,7 @@ pub const PRODUCER_OPTIONS: [&str; 23] = [
     "closeTimeoutMs",
     "ordering",
     "aggregation",
+    "streamSettings",
     "lifecycle",
     "spool",
     "spoolMaxBytes",
@@ -68,6 +72,7 @@ pub const PRODUCER_OPTIONS: [&str; 23] = [
     "fetch",
 ];
 const AGGREGATION_OPTIONS: [&str; 3] = ["enabled", "maxBytes", "shardMapRefreshMs"];
+const STREAM_SETTINGS_OPTIONS: [&str; 2] = ["recordDistributionStrategy", "maxRecordSizeInKiB"];
 
 /// What order records of one partition key keep.
 #[non_exhaustive]
@@ -95,7 +100,12 @@ pub enum WhenFull {
 /// The size limits a batch obeys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// `maxRecordBytes`: what `put` takes before the stream's own limit is known.
     pub max_record_bytes: usize,
+    /// The record limit assumed when the stream's cannot be learnt: `maxRecordBytes` when
+    /// given, else a stream's default (1 MiB).
+    pub assumed_record_bytes: usize,
+    /// Data plus partition keys of one request, as Kinesis counts it.
     pub max_request_bytes: usize,
     pub max_records_per_request: usize,
 }
@@ -104,6 +114,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            assumed_record_bytes: DEFAULT_STREAM_RECORD_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_records_per_request: MAX_RECORDS_PER_REQUEST,
         }
@@ -158,6 +169,9 @@ pub struct Config {
     pub ordering: Ordering,
     /// `None`: one user record per Kinesis record.
     pub aggregation: Option<AggregationConfig>,
+    /// `streamSettings`: the stream's settings as given (`None`: learnt with
+    /// `DescribeStreamSummary`).
+    pub stream_settings: Option<StreamSettings>,
     pub host: HostOptions,
 }
 
@@ -274,14 +288,20 @@ impl Config {
             0,
             MAX_LINGER_MS as usize,
         )? as u64;
+        let max_record_bytes = whole(
+            o,
+            "maxRecordBytes",
+            DEFAULT_MAX_RECORD_BYTES,
+            1,
+            MAX_CONFIGURABLE_BYTES,
+        )?;
         let limits = Limits {
-            max_record_bytes: whole(
-                o,
-                "maxRecordBytes",
-                DEFAULT_MAX_RECORD_BYTES,
-                1,
-                MAX_CONFIGURABLE_BYTES,
-            )?,
+            max_record_bytes,
+            assumed_record_bytes: if o.get("maxRecordBytes").is_some() {
+                max_record_bytes
+            } else {
+                DEFAULT_STREAM_RECORD_BYTES
+            },
             max_request_bytes: whole(
                 o,
                 "maxRequestBytes",
@@ -325,12 +345,13 @@ impl Config {
             1,
             MAX_BUFFERED_RECORDS,
         )?;
-        // At least one record of the largest size must fit, or such a record could never be taken.
+        // At least one record of the size a stream takes must fit; `put` takes no record larger
+        // than the buffer.
         let max_buffered_bytes = whole(
             o,
             "maxBufferedBytes",
             DEFAULT_MAX_BUFFERED_BYTES.max(limits.max_record_bytes),
-            limits.max_record_bytes,
+            limits.assumed_record_bytes,
             MAX_BUFFERED_BYTES,
         )?;
         let when_full = one_of(
@@ -356,6 +377,7 @@ impl Config {
             Ordering::Arrival,
         )?;
         let aggregation = aggregation(o, &limits)?;
+        let stream_settings = stream_settings(o)?;
         let host = host_options(o)?;
         Ok(Self {
             region,
@@ -373,6 +395,7 @@ impl Config {
             close_timeout_ms,
             ordering,
             aggregation,
+            stream_settings,
             host,
         })
     }
@@ -424,6 +447,40 @@ fn aggregation(o: &Options, limits: &Limits) -> Result<Option<AggregationConfig>
             MIN_SHARD_MAP_REFRESH_MS as usize,
             MAX_RECORD_TTL_MS as usize,
         )? as u64,
+    }))
+}
+
+/// `streamSettings`: absent (asked of the stream), or `{ recordDistributionStrategy,
+/// maxRecordSizeInKiB }` as the stream has them (each defaulting to a new stream's), which saves
+/// the call (limited to 20 per second per account) when many producers start.
+fn stream_settings(o: &Options) -> Result<Option<StreamSettings>, Error> {
+    let given = match o.get("streamSettings") {
+        None => return Ok(None),
+        Some(Value::Object(s)) => s,
+        Some(_) => {
+            return Err(Error::invalid_option(
+                "streamSettings",
+                "must be { recordDistributionStrategy, maxRecordSizeInKiB }",
+            ))
+        }
+    };
+    given.allow_only(&STREAM_SETTINGS_OPTIONS)?;
+    let kib = DEFAULT_STREAM_RECORD_BYTES / 1024;
+    Ok(Some(StreamSettings {
+        auto_distribution: one_of(
+            given,
+            "recordDistributionStrategy",
+            &[("USER_PARTITION_KEY", false), ("AUTO", true)],
+            false,
+        )?,
+        max_record_bytes: whole(
+            given,
+            "maxRecordSizeInKiB",
+            kib,
+            kib,
+            MAX_CONFIGURABLE_BYTES / 1024,
+        )? * 1024,
+        ..StreamSettings::default()
     }))
 }
 
@@ -484,7 +541,7 @@ mod tests {
         assert_eq!(c.record_ttl_ms, Some(30_000));
         assert_eq!(
             (c.max_buffered_records, c.max_buffered_bytes),
-            (10_000, 8 * MIB)
+            (10_000, 10 * MIB)
         );
         assert_eq!(c.request_timeout_ms, 10_000);
         assert_eq!(c.close_timeout_ms, Some(30_000));

@@ -161,8 +161,8 @@ pub enum RecordError {
     ExplicitHashKey { shown: String },
     #[error("record is {size} bytes (data plus partition key), over maxRecordBytes {limit}")]
     TooLarge { size: usize, limit: usize },
-    #[error("record encodes to {encoded} bytes of request body, more than fits in maxRequestBytes {limit}")]
-    TooLargeForRequest { encoded: usize, limit: usize },
+    #[error("record is {size} bytes (data plus partition key), more than fits in a request (maxRequestBytes {limit})")]
+    TooLargeForRequest { size: usize, limit: usize },
     #[error("record layout out of range or not UTF-8 text where text is required")]
     Layout,
 }

@@ -8,4 +8,5 @@ pub mod error;
 pub mod options;
 pub mod record;
 pub mod shard;
+pub mod stream;
 pub mod target;

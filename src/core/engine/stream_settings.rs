@@ -1,0 +1,262 @@
+//! What the producer knows of its stream and when it asks again (`DescribeStreamSummary`):
+//! whether the stream takes writes yet (`CREATING` is waited for), whether the service places
+//! records itself (`AUTO`: aggregation is off before the first aggregate), and its record
+//! limit. Plain records never wait for the answer; only records larger than every stream takes
+//! (1 MiB) are held until it says whether this one does.
+
+use crate::core::engine::events::RequestId;
+use crate::core::engine::queue::Queued;
+use crate::core::kinesis::describe_stream;
+use crate::core::model::config::Limits;
+use crate::core::model::error::{Error, ErrorCode, Failure, RecordError, RetryClass};
+use crate::core::model::stream::{StreamSettings, StreamStatus, DEFAULT_STREAM_RECORD_BYTES};
+use crate::core::model::target::StreamTarget;
+use crate::core::Millis;
+
+/// Another producer of the stream (in the same page or isolate) takes the settings as they are
+/// for this long instead of asking: the call is limited to 20 per second per account.
+pub const SETTINGS_REUSE_MS: u64 = 60_000;
+/// A stream being created is asked about again this often.
+pub const CREATING_POLL_MS: u64 = 1_000;
+/// After a failed call (throttled, unavailable), the next waits this long.
+pub const DESCRIBE_RETRY_MS: u64 = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The `streamSettings` option: never asked.
+    Given,
+    /// Not asked yet, or asking.
+    Unknown,
+    /// The stream's answer (or another producer's) at `at`.
+    Described { at: Millis },
+    /// The call is refused (no permission) or failing: limits are assumed.
+    Unavailable,
+}
+
+/// What an answer decided.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Records to send after all.
+    pub send: Vec<Queued>,
+    /// Records refused by the stream's settings, or because the stream is gone.
+    pub refuse: Vec<(Queued, Failure)>,
+    /// The stream does not exist (or is being deleted): everything buffered settles `NotFound`.
+    pub missing: Option<Failure>,
+    /// The answer changed whether the service places records itself.
+    pub auto_distribution: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct StreamInfo {
+    settings: StreamSettings,
+    source: Source,
+    /// The call in flight, if one is.
+    request: Option<RequestId>,
+    /// When the next call is due; `None`: not wanted.
+    due_at: Option<Millis>,
+    /// Asked again on this schedule while records flow (aggregation's map refresh).
+    refresh_ms: Option<u64>,
+    note: Option<String>,
+    /// Records over 1 MiB, put before the stream's limit was known.
+    held: Vec<Queued>,
+}
+
+impl StreamInfo {
+    pub fn new(given: Option<StreamSettings>, refresh_ms: Option<u64>) -> Self {
+        Self {
+            settings: given.unwrap_or_default(),
+            source: if given.is_some() {
+                Source::Given
+            } else {
+                Source::Unknown
+            },
+            request: None,
+            due_at: given.is_none().then_some(0),
+            refresh_ms,
+            note: None,
+            held: Vec::new(),
+        }
+    }
+
+    /// Whether the settings are known or will not be (aggregation may start; held records
+    /// were decided).
+    pub fn settled(&self) -> bool {
+        self.source != Source::Unknown
+    }
+
+    /// Writes must wait: the stream is being created.
+    pub fn creating(&self) -> bool {
+        self.settled() && self.settings.status == StreamStatus::Creating
+    }
+
+    pub fn auto_distribution(&self) -> bool {
+        self.settled() && self.settings.auto_distribution
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// The settings as described and when, for other producers of the stream to adopt.
+    pub fn described(&self) -> Option<(StreamSettings, Millis)> {
+        match self.source {
+            Source::Described { at } => Some((self.settings, at)),
+            _ => None,
+        }
+    }
+
+    /// Take settings another producer of the stream was told at `at`, if this one knows none
+    /// yet and they are fresh: a short-lived producer need not ask again.
+    pub fn adopt(&mut self, settings: StreamSettings, at: Millis, now: Millis) -> bool {
+        let fresh = now < at.saturating_add(SETTINGS_REUSE_MS);
+        if self.source != Source::Unknown || self.request.is_some() || !fresh {
+            return false;
+        }
+        self.settings = settings;
+        self.source = Source::Described { at };
+        self.due_at = match settings.status {
+            StreamStatus::Creating => Some(now),
+            _ => self.refresh_ms.map(|r| at.saturating_add(r)),
+        };
+        true
+    }
+
+    /// The largest record `put` takes now.
+    pub fn record_limit(&self, limits: &Limits) -> usize {
+        match self.source {
+            Source::Unknown => limits.max_record_bytes,
+            Source::Unavailable => limits.assumed_record_bytes,
+            Source::Given | Source::Described { .. } => {
+                limits.max_record_bytes.min(self.settings.max_record_bytes)
+            }
+        }
+    }
+
+    /// A record `put` took: held (returned `None`) when larger than every stream takes while
+    /// the stream's limit is unknown.
+    pub fn hold_if_unsure(&mut self, q: Queued) -> Option<Queued> {
+        if self.source == Source::Unknown && q.record.size() > DEFAULT_STREAM_RECORD_BYTES {
+            self.held.push(q);
+            return None;
+        }
+        Some(q)
+    }
+
+    pub fn held_records(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn take_held(&mut self) -> Vec<Queued> {
+        std::mem::take(&mut self.held)
+    }
+
+    /// When the next call is due (`None`: not wanted, or one is in flight): at once for a new
+    /// producer with records to send, while the stream is being created, and on the refresh
+    /// schedule while records flow.
+    pub fn due_at(&self, records_waiting: bool) -> Option<Millis> {
+        if self.request.is_some() || (!records_waiting && self.held.is_empty()) {
+            return None;
+        }
+        self.due_at
+    }
+
+    /// The body of the call due now, marked in flight as `request`.
+    pub fn body(
+        &mut self,
+        target: &StreamTarget,
+        request: RequestId,
+        records_waiting: bool,
+        now: Millis,
+    ) -> Option<Vec<u8>> {
+        if self.due_at(records_waiting)? > now {
+            return None;
+        }
+        self.request = Some(request);
+        Some(describe_stream::body(target))
+    }
+
+    /// `PutRecords` answered that the stream does not exist while the settings are still being
+    /// asked for, or say it is being created: a stream just created answers so until it is
+    /// active, so the records wait for the (next) answer instead of failing. `false`: they
+    /// settle as `NotFound`.
+    pub fn hold_not_found(&mut self, records: &mut Vec<Queued>) -> bool {
+        let asking = self.request.is_some() && self.source == Source::Unknown;
+        if !asking && !self.creating() {
+            return false;
+        }
+        self.held.append(records);
+        true
+    }
+
+    /// The answer to the call: the settings, or why there are none.
+    pub fn on_answer(
+        &mut self,
+        answer: Result<StreamSettings, Failure>,
+        limits: &Limits,
+        now: Millis,
+    ) -> Verdict {
+        self.request = None;
+        let was_auto = self.auto_distribution();
+        let mut verdict = Verdict::default();
+        match answer {
+            Ok(s) if s.status == StreamStatus::Deleting => {
+                verdict.missing = Some(Failure::new(
+                    ErrorCode::NotFound,
+                    RetryClass::Terminal,
+                    "the stream is being deleted (DescribeStreamSummary: DELETING)",
+                ));
+                self.forget(now);
+            }
+            Ok(s) => {
+                self.settings = s;
+                self.source = Source::Described { at: now };
+                self.note = None;
+                self.due_at = match s.status {
+                    StreamStatus::Creating => Some(now.saturating_add(CREATING_POLL_MS)),
+                    _ => self.refresh_ms.map(|r| now.saturating_add(r)),
+                };
+            }
+            Err(f) if f.code == ErrorCode::NotFound => {
+                verdict.missing = Some(f);
+                self.forget(now);
+            }
+            Err(f) => {
+                self.source = Source::Unavailable;
+                self.due_at = f
+                    .retry
+                    .is_retryable()
+                    .then_some(now.saturating_add(DESCRIBE_RETRY_MS));
+                self.note = Some(format!(
+                    "stream settings unknown (DescribeStreamSummary failed: {f}); records are checked against {} bytes and AUTO record distribution is found only when aggregates land on unexpected shards",
+                    limits.assumed_record_bytes
+                ));
+            }
+        }
+        if self.auto_distribution() != was_auto {
+            verdict.auto_distribution = Some(self.auto_distribution());
+        }
+        let limit = self.record_limit(limits);
+        for q in self.take_held() {
+            match &verdict.missing {
+                Some(f) => verdict.refuse.push((q, f.clone())),
+                None if q.record.size() > limit => {
+                    let error = RecordError::TooLarge {
+                        size: q.record.size(),
+                        limit,
+                    };
+                    verdict.refuse.push((q, Error::from(error).to_failure()));
+                }
+                None => verdict.send.push(q),
+            }
+        }
+        verdict
+    }
+
+    /// The stream is gone: ask again after a while, should records still come (it may be
+    /// created again).
+    fn forget(&mut self, now: Millis) {
+        self.source = Source::Unknown;
+        self.settings = StreamSettings::default();
+        self.due_at = Some(now.saturating_add(DESCRIBE_RETRY_MS));
+    }
+}

@@ -1,0 +1,373 @@
+//! The producer and its stream's settings (`DescribeStreamSummary`, `streamSettings`): asked
+//! beside the first records without holding them, `AUTO` before any aggregate, the stream's
+//! record limit, a stream being created or gone, a refused call, settings shared by producers.
+
+use super::tests::{answer, failure, producer, rec, settled, status};
+use super::*;
+use crate::core::engine::stream_settings::{CREATING_POLL_MS, SETTINGS_REUSE_MS};
+use crate::core::model::config::MIB;
+use crate::core::model::options::Options;
+use crate::core::model::stream::StreamStatus;
+
+const OK: &str = r#"{"SequenceNumber":"1","ShardId":"shardId-0"}"#;
+
+/// A producer that asks the stream for its settings, with these extra options.
+fn asking(extra: &str) -> Producer {
+    let text = format!(
+        r#"{{"region":"us-east-1","streamName":"readings","credentials":{{"accessKeyId":"A","secretAccessKey":"S"}}{extra}}}"#
+    );
+    Producer::new(
+        Config::from_options(&Options::from_json(&text, "options").unwrap()).unwrap(),
+        1,
+    )
+}
+
+fn summary(status: &str, extra: &str) -> String {
+    format!(
+        r#"{{"StreamDescriptionSummary":{{"StreamName":"readings","StreamStatus":"{status}","OpenShardCount":1{extra}}}}}"#
+    )
+}
+
+fn describing(t: &Transmit) -> bool {
+    t.operation == Operation::DescribeStreamSummary
+}
+
+/// A record of exactly `bytes` (data plus its one-byte key).
+fn sized(bytes: usize) -> Record {
+    Record::new(&vec![b'x'; bytes - 1], "k", None)
+}
+
+/// Records of a `PutRecords` body.
+fn entry_count(t: &Transmit) -> usize {
+    let body: serde_json::Value = serde_json::from_slice(&t.body).unwrap();
+    body["Records"].as_array().unwrap().len()
+}
+
+#[test]
+fn plain_records_do_not_wait_for_the_settings() {
+    let mut p = asking("");
+    p.put(rec("a"), 0).unwrap();
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    assert!(describing(&describe));
+    assert_eq!(describe.body, br#"{"StreamName":"readings"}"#);
+    let put = p.poll_transmit(0).unwrap();
+    assert_eq!(
+        put.operation,
+        Operation::PutRecords,
+        "sent before the answer"
+    );
+    p.handle_answer(put.id, status(200, &answer(&[OK])), 5);
+    assert_eq!(settled(&mut p).len(), 1);
+    p.handle_answer(
+        describe.id,
+        status(200, summary("ACTIVE", "").as_bytes()),
+        6,
+    );
+    assert!(p.is_idle());
+    assert_eq!(p.stream_settings(), Some((StreamSettings::default(), 6)));
+    // Without aggregation it is not asked again.
+    p.put(rec("b"), 100_000).unwrap();
+    p.flush();
+    let next = p.poll_transmit(100_000).unwrap();
+    assert_eq!(next.operation, Operation::PutRecords);
+}
+
+#[test]
+fn an_auto_stream_turns_aggregation_off_before_the_first_aggregate() {
+    let mut p = asking(r#","aggregation":true"#);
+    for k in ["a", "b", "a", "c"] {
+        p.put(rec(k), 0).unwrap();
+    }
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    let list = p.poll_transmit(0).unwrap();
+    assert!(describing(&describe));
+    assert_eq!(list.operation, Operation::ListShards);
+    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    assert!(
+        p.poll_transmit(1).is_none(),
+        "the map alone does not let aggregates go"
+    );
+    let auto = summary(
+        "ACTIVE",
+        r#","StreamModeDetails":{"StreamMode":"ON_DEMAND"},"RecordDistributionStrategy":"AUTO""#,
+    );
+    p.handle_answer(describe.id, status(200, auto.as_bytes()), 2);
+    let put = p.poll_transmit(2).unwrap();
+    assert_eq!(entry_count(&put), 4, "one Kinesis record per user record");
+    let stats = p.stats(2);
+    assert_eq!(stats.aggregation, AggregationMode::AutoDistribution);
+    assert!(stats
+        .aggregation_note
+        .unwrap()
+        .contains("DescribeStreamSummary"));
+
+    // The refresh finds the stream back on partition keys: aggregation resumes.
+    p.handle_answer(put.id, status(200, &answer(&[OK, OK, OK, OK])), 3);
+    let later = 3 + 60_000;
+    for k in ["a", "a"] {
+        p.put(rec(k), later).unwrap();
+    }
+    p.flush();
+    let again = p.poll_transmit(later).unwrap();
+    assert!(describing(&again), "asked again with the map's refresh");
+    p.handle_answer(
+        again.id,
+        status(200, summary("ACTIVE", "").as_bytes()),
+        later,
+    );
+    assert_eq!(p.stats(later).aggregation, AggregationMode::ByShard);
+    let relist = p.poll_transmit(later).unwrap();
+    assert_eq!(relist.operation, Operation::ListShards);
+    p.handle_answer(relist.id, status(200, one_shard.as_bytes()), later);
+    let packed = p.poll_transmit(later).unwrap();
+    assert_eq!(entry_count(&packed), 1, "one aggregate of two");
+}
+
+#[test]
+fn given_settings_save_the_call_and_auto_keeps_aggregation_off() {
+    let mut p = producer(
+        r#""aggregation":true,"streamSettings":{"recordDistributionStrategy":"AUTO","maxRecordSizeInKiB":2048}"#,
+    );
+    assert_eq!(p.stats(0).aggregation, AggregationMode::AutoDistribution);
+    p.put(rec("a"), 0).unwrap();
+    p.put(rec("a"), 0).unwrap();
+    p.flush();
+    let put = p.poll_transmit(0).unwrap();
+    assert_eq!(
+        put.operation,
+        Operation::PutRecords,
+        "no call, no map: AUTO"
+    );
+    assert_eq!(entry_count(&put), 2);
+    let err = p.put(sized(2 * MIB + 1), 0).unwrap_err();
+    assert!(err.to_string().contains("2097152"), "{err}");
+    assert!(p.put(sized(2 * MIB), 0).is_ok());
+}
+
+#[test]
+fn records_over_a_mebibyte_wait_for_the_streams_limit() {
+    for (kib, taken) in [(10_240, true), (1_024, false)] {
+        let mut p = asking("");
+        let three = p.put(sized(3 * MIB), 0).unwrap();
+        let small = p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let describe = p.poll_transmit(0).unwrap();
+        let put = p.poll_transmit(0).unwrap();
+        assert_eq!(
+            entry_count(&put),
+            1,
+            "only the small record goes before the answer"
+        );
+        assert_eq!(p.stats(0).buffered_records, 1, "the large one is held");
+        p.handle_answer(put.id, status(200, &answer(&[OK])), 1);
+        assert_eq!(settled(&mut p)[0].id, small);
+        let answer_body = summary("ACTIVE", &format!(r#","MaxRecordSizeInKiB":{kib}"#));
+        p.handle_answer(describe.id, status(200, answer_body.as_bytes()), 2);
+        if taken {
+            let put = p.poll_transmit(2).unwrap();
+            assert_eq!(entry_count(&put), 1);
+            p.handle_answer(put.id, status(200, &answer(&[OK])), 3);
+            let s = settled(&mut p);
+            assert!(matches!(s[0].outcome, Outcome::Acked(_)));
+            // Known now: 10 MiB takes a record of 10 MiB, sent alone.
+            assert!(p.put(sized(10 * MIB), 3).is_ok());
+        } else {
+            let s = settled(&mut p);
+            assert_eq!(s[0].id, three);
+            let f = failure(&s[0]);
+            assert_eq!(f.code, ErrorCode::InvalidRecord);
+            assert!(f.message.contains("1048576"), "{}", f.message);
+            let err = p.put(sized(MIB + 1), 3).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidRecord(_)),
+                "refused at put once known"
+            );
+        }
+        assert!(p.is_idle() || taken);
+    }
+}
+
+#[test]
+fn the_request_limit_counts_data_and_keys_not_the_base64_body() {
+    let mut p = producer(r#""streamSettings":{"maxRecordSizeInKiB":10240}"#);
+    let ten = p.put(sized(10 * MIB), 0).unwrap();
+    p.put(sized(6 * MIB), 0).unwrap();
+    p.put(sized(4 * MIB), 0).unwrap();
+    p.flush();
+    let first = p.poll_transmit(0).unwrap();
+    assert_eq!(entry_count(&first), 1, "10 MiB alone (its body is 13.3 MB)");
+    assert!(first.body.len() > 13 * 1_000_000);
+    p.handle_answer(first.id, status(200, &answer(&[OK])), 1);
+    assert_eq!(settled(&mut p)[0].id, ten);
+    let second = p.poll_transmit(1).unwrap();
+    assert_eq!(
+        entry_count(&second),
+        2,
+        "6 + 4 MiB fill one request exactly"
+    );
+    let err = producer(r#""maxRequestBytes":2048"#)
+        .put(sized(2049), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("2049 bytes"), "{err}");
+}
+
+#[test]
+fn a_stream_being_created_is_waited_for() {
+    let mut p = asking(r#","maxRecordsPerRequest":1"#);
+    let a = p.put(rec("a"), 0).unwrap();
+    let late_record = p.put(rec("late"), 0).unwrap();
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    let put = p.poll_transmit(0).unwrap();
+    let late = p.poll_transmit(0).unwrap();
+    assert_eq!(late.operation, Operation::PutRecords);
+    // The stream is not active yet: Kinesis answers as if it did not exist.
+    let gone = br#"{"__type":"ResourceNotFoundException","message":"Stream readings under account 1 not found."}"#;
+    p.handle_answer(put.id, status(400, gone), 1);
+    assert!(settled(&mut p).is_empty(), "held for the settings");
+    p.handle_answer(
+        describe.id,
+        status(200, summary("CREATING", "").as_bytes()),
+        2,
+    );
+    assert!(p.poll_transmit(2).is_none(), "nothing goes while CREATING");
+    // A request sent before the answer and refused after it waits too.
+    let b = p.put(rec("b"), 2).unwrap();
+    p.handle_answer(late.id, status(400, gone), 3);
+    assert!(settled(&mut p).is_empty());
+    assert_eq!(p.poll_timeout(), Some(2 + CREATING_POLL_MS));
+    let again = p.poll_transmit(2 + CREATING_POLL_MS).unwrap();
+    assert!(describing(&again));
+    p.handle_answer(
+        again.id,
+        status(200, summary("ACTIVE", "").as_bytes()),
+        1_100,
+    );
+    let mut acked = Vec::new();
+    while let Some(put) = p.poll_transmit(1_100) {
+        assert_eq!(put.operation, Operation::PutRecords);
+        p.handle_answer(put.id, status(200, &answer(&[OK])), 1_200);
+        acked.extend(settled(&mut p).into_iter().map(|s| {
+            assert!(matches!(s.outcome, Outcome::Acked(_)));
+            s.id
+        }));
+    }
+    acked.sort_unstable();
+    assert_eq!(acked, [a, late_record, b]);
+}
+
+#[test]
+fn a_missing_stream_settles_what_is_buffered_at_once() {
+    let mut p = asking(r#","aggregation":true"#);
+    for k in ["a", "b"] {
+        p.put(rec(k), 0).unwrap();
+    }
+    p.put(sized(2 * MIB), 0).unwrap();
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    let _list = p.poll_transmit(0).unwrap();
+    let gone = br#"{"__type":"ResourceNotFoundException","message":"Stream readings not found."}"#;
+    p.handle_answer(describe.id, status(400, gone), 1);
+    let s = settled(&mut p);
+    assert_eq!(s.len(), 3);
+    assert!(s.iter().all(|s| failure(s).code == ErrorCode::NotFound));
+
+    // Deleting counts as gone.
+    let mut p = asking("");
+    p.put(sized(2 * MIB), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    p.handle_answer(
+        describe.id,
+        status(200, summary("DELETING", "").as_bytes()),
+        1,
+    );
+    assert_eq!(failure(&settled(&mut p)[0]).code, ErrorCode::NotFound);
+    assert!(p.is_idle());
+}
+
+#[test]
+fn a_refused_call_is_not_repeated_and_limits_are_assumed() {
+    let mut p = asking(r#","aggregation":true"#);
+    let large = p.put(sized(2 * MIB), 0).unwrap();
+    p.put(rec("a"), 0).unwrap();
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    let list = p.poll_transmit(0).unwrap();
+    let denied = br#"{"__type":"AccessDeniedException","message":"not authorized to perform: kinesis:DescribeStreamSummary"}"#;
+    p.handle_answer(describe.id, status(400, denied), 1);
+    let s = settled(&mut p);
+    assert_eq!(s[0].id, large);
+    assert_eq!(
+        failure(&s[0]).code,
+        ErrorCode::InvalidRecord,
+        "over the assumed 1 MiB"
+    );
+    let note = p.stats(1).stream_note.unwrap();
+    assert!(
+        note.contains("DescribeStreamSummary") && note.contains("1048576"),
+        "{note}"
+    );
+    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"9"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 2);
+    let put = p.poll_transmit(2).unwrap();
+    assert_eq!(
+        put.operation,
+        Operation::PutRecords,
+        "aggregation goes on as before"
+    );
+    p.handle_answer(put.id, status(200, &answer(&[OK])), 3);
+    for t in [10_000, 100_000, 1_000_000] {
+        p.put(rec("a"), t).unwrap();
+        p.flush();
+        let next = p.poll_transmit(t);
+        assert!(
+            next.as_ref().is_none_or(|n| !describing(n)),
+            "never asked again"
+        );
+        if let Some(n) = next {
+            if n.operation == Operation::ListShards {
+                p.handle_answer(n.id, status(200, one_shard.as_bytes()), t);
+                let put = p.poll_transmit(t).unwrap();
+                p.handle_answer(put.id, status(200, &answer(&[OK])), t);
+            } else {
+                p.handle_answer(n.id, status(200, &answer(&[OK])), t);
+            }
+        }
+    }
+    // With maxRecordBytes given, that is the assumed limit.
+    let mut p = asking(r#","maxRecordBytes":3145728"#);
+    p.put(sized(2 * MIB), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    p.handle_answer(describe.id, status(400, denied), 1);
+    assert!(settled(&mut p).is_empty());
+    p.flush();
+    assert_eq!(p.poll_transmit(1).unwrap().operation, Operation::PutRecords);
+}
+
+#[test]
+fn a_fresh_answer_is_shared_with_the_streams_next_producer() {
+    let settings = StreamSettings {
+        status: StreamStatus::Active,
+        auto_distribution: true,
+        max_record_bytes: 4 * MIB,
+    };
+    let mut p = asking(r#","aggregation":true"#);
+    p.adopt_stream_settings(settings, 1_000, 1_000 + SETTINGS_REUSE_MS - 1);
+    assert_eq!(p.stats(0).aggregation, AggregationMode::AutoDistribution);
+    p.put(sized(4 * MIB), 0).unwrap();
+    p.flush();
+    let put = p.poll_transmit(0).unwrap();
+    assert_eq!(put.operation, Operation::PutRecords, "no call of its own");
+
+    let mut stale = asking("");
+    stale.adopt_stream_settings(settings, 1_000, 1_000 + SETTINGS_REUSE_MS);
+    stale.put(rec("a"), 0).unwrap();
+    stale.flush();
+    assert!(
+        describing(&stale.poll_transmit(0).unwrap()),
+        "too old: asked"
+    );
+}
