@@ -189,7 +189,8 @@ export type KinesisEdgeErrorCode =
   | 'RequestFailed'
   | 'Timeout'
   | 'Expired'
-  | 'BufferFull';
+  | 'BufferFull'
+  | 'MalformedAggregate';
 
 /** Every error kinesis-edge throws or rejects with. */
 export interface KinesisEdgeError extends Error {
@@ -207,6 +208,8 @@ export interface KinesisEdgeError extends Error {
   lastCode?: KinesisEdgeErrorCode;
   /** With `spool`: the reading was not delivered but stays spooled, to be sent later. */
   spooled?: boolean;
+  /** On `MalformedAggregate` (and `InvalidRecord` from `deaggregate`): the Kinesis record's sequence number. */
+  sequenceNumber?: string;
   /** On a `putMany` rejection: every record's outcome, in order. */
   results?: PromiseSettledResult<PutRecordResult>[];
 }
@@ -271,7 +274,8 @@ export interface KinesisReaderOptions {
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
 }
 
-/** A small polling reader for dashboards: ListShards, GetShardIterator, GetRecords. */
+/** A small polling reader for dashboards: ListShards, GetShardIterator, GetRecords. Aggregated
+ * records are unpacked; those stored on a shard they do not belong to are skipped (the KCL's rule). */
 export class KinesisReader {
   constructor(options: KinesisReaderOptions);
   /** Every `pollMs` (1000), the records that arrived since. A shard is read after its parents
@@ -302,3 +306,62 @@ export interface CognitoIdentityPoolOptions {
 
 /** Temporary credentials from a Cognito identity pool: the way to give a page AWS access. */
 export function fromCognitoIdentityPool(options: CognitoIdentityPoolOptions): CredentialsProvider;
+
+/** A Kinesis record as an AWS Lambda event gives it (`event.Records[i]`; `data` base64). */
+export interface LambdaKinesisRecord {
+  kinesis: {
+    data: string;
+    partitionKey?: string;
+    sequenceNumber: string;
+    explicitHashKey?: string;
+    /** Epoch seconds. */
+    approximateArrivalTimestamp?: number;
+    kinesisSchemaVersion?: string;
+  };
+  eventID?: string;
+  eventSource?: string;
+  eventSourceARN?: string;
+  eventName?: string;
+  eventVersion?: string;
+  invokeIdentityArn?: string;
+  awsRegion?: string;
+}
+
+/** A Kinesis record as `GetRecords` gives it: `Data` base64 in its JSON, bytes in the AWS SDK
+ * (whose `_Record` fits this type). */
+export interface GetRecordsRecord {
+  Data?: string | Uint8Array;
+  PartitionKey?: string;
+  SequenceNumber?: string;
+  ExplicitHashKey?: string;
+  /** Epoch seconds in the JSON, a `Date` in the AWS SDK. */
+  ApproximateArrivalTimestamp?: number | Date;
+  EncryptionType?: string;
+}
+
+/** A user record `deaggregate` gives. */
+export interface UserRecord {
+  data: Uint8Array;
+  /** Absent only where the Kinesis record had none (streams with `AUTO` record distribution). */
+  partitionKey?: string;
+  explicitHashKey?: string;
+  /** The Kinesis record's (Lambda's `batchItemFailures` name it). */
+  sequenceNumber: string;
+  /** Its index inside the aggregated record; absent for a plain record. */
+  subSequenceNumber?: number;
+  /** When Kinesis received the record (`approximateArrivalTimestamp`), epoch milliseconds. */
+  arrivedAt?: number;
+}
+
+export interface DeaggregateOptions {
+  /** The shard's hash key range (decimal strings, as `ListShards` gives it): an aggregate holding
+   * a user record that hashes outside it is dropped whole, as the KCL does. */
+  hashKeyRange?: { startingHashKey: string; endingHashKey: string };
+}
+
+/** The user records of Kinesis records, in order: aggregated (KPL format) records unpacked,
+ * plain ones (no magic, or a checksum that does not match) passed through. Throws a
+ * `KinesisEdgeError`: `MalformedAggregate` (with `sequenceNumber`) for an aggregate whose checksum
+ * matches but whose body does not decode, `InvalidRecord` for something that is not a Kinesis
+ * record, `InvalidOption` for a bad `hashKeyRange`. */
+export function deaggregate(records: ReadonlyArray<LambdaKinesisRecord | GetRecordsRecord>, options?: DeaggregateOptions): UserRecord[];

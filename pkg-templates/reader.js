@@ -5,10 +5,9 @@
 import { answerError, credentialsFresh, endpointUrl, streamFields } from './kinesis_edge.js';
 import { signRequest } from './sign.js';
 import { kinesisError } from './errors.js';
-import { deaggregate } from './deaggregate.js';
+import { kinesisRecord, misplaced, unpackAggregate, userRecords } from './deaggregate.js';
 
 const encoder = new TextEncoder();
-const decodeBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const expirationMs = (c) => (c?.expiration === undefined || c?.expiration === null ? undefined : new Date(c.expiration).getTime());
 
 export class KinesisReader {
@@ -77,14 +76,15 @@ export class KinesisReader {
   /**
    * Read the stream: yields, every `pollMs`, the user records that arrived since, oldest first
    * per shard, as `{ shardId, sequenceNumber, subSequenceNumber?, partitionKey, explicitHashKey?,
-   * data, arrivedAt }` (`data` a Uint8Array; aggregated records unpacked). `from`: `'LATEST'`
+   * data, arrivedAt }` (`data` a Uint8Array; aggregated records unpacked, those stored on a
+   * shard they do not belong to skipped, as the KCL does). `from`: `'LATEST'`
    * (default) or `'TRIM_HORIZON'`. A shard is read only once its parents have been read to their
    * end, so a key's records come in order across splits and merges. A throttled or failing poll
    * of a shard is tried again at the next one; an expired iterator is renewed after the last
    * record read. Stops when `signal` aborts.
    */
   async *records({ from = 'LATEST', pollMs = 1000, limit = 1000, signal } = {}) {
-    /** shardId -> { iterator, type, last }: shards being read. */
+    /** shardId -> { iterator, type, last, range }: shards being read (range: their hash keys). */
     const reading = new Map();
     /** Shards read to their end; with LATEST, also those already closed when reading began. */
     const finished = new Set();
@@ -93,7 +93,11 @@ export class KinesisReader {
       for (const shard of shards) {
         if (reading.has(shard.ShardId) || finished.has(shard.ShardId)) continue;
         const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p) => p && listed.has(p));
-        if (parents.every((p) => finished.has(p))) reading.set(shard.ShardId, { iterator: await this.#iterator(shard.ShardId, type), type });
+        if (parents.every((p) => finished.has(p))) {
+          const { StartingHashKey, EndingHashKey } = shard.HashKeyRange;
+          const range = [BigInt(StartingHashKey), BigInt(EndingHashKey)];
+          reading.set(shard.ShardId, { iterator: await this.#iterator(shard.ShardId, type), type, range });
+        }
       }
     };
     const shards = await this.#shards();
@@ -115,7 +119,7 @@ export class KinesisReader {
           continue; // throttled or unavailable: this shard waits for the next poll
         }
         for (const r of out.Records) {
-          batch.push(...unpack(shardId, r));
+          batch.push(...unpack(shardId, position.range, r));
           position.last = r.SequenceNumber;
         }
         if (out.NextShardIterator) position.iterator = out.NextShardIterator;
@@ -153,14 +157,14 @@ function pause(ms, signal) {
   });
 }
 
-function unpack(shardId, record) {
-  const data = decodeBase64(record.Data);
-  const base = {
-    shardId,
-    sequenceNumber: record.SequenceNumber,
-    arrivedAt: Math.round(Number(record.ApproximateArrivalTimestamp) * 1000),
-  };
-  const users = deaggregate(data);
-  if (!users) return [{ ...base, partitionKey: record.PartitionKey, data }];
-  return users.map((u, i) => ({ ...base, subSequenceNumber: i, ...u }));
+/** A GetRecords record's user records, by the KCL's rules: none for an aggregate stored on a
+ * shard it does not belong to (its readings were sent again). Unlike `deaggregate`, an aggregate
+ * whose checksum matches but whose body does not decode is shown as the plain record it is: a
+ * dashboard should show what the stream holds, not stop at one bad record it would meet again on
+ * every restart. */
+function unpack(shardId, range, record) {
+  const kinesis = kinesisRecord(record, 0);
+  const unpacked = unpackAggregate(kinesis.data);
+  if (misplaced(unpacked, range)) return [];
+  return userRecords(kinesis, unpacked).map((r) => ({ shardId, ...r }));
 }

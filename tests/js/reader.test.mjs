@@ -1,33 +1,13 @@
 // KinesisReader, the package's small stream reader, against kinesalite: it reads back what two
 // producers (one aggregating, one not) wrote, unpacked into user records, and follows a split.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SplitShardCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, KinesisReader } from 'kinesis-edge';
-import { startKinesalite, createStream, TEST_CREDENTIALS } from './support.mjs';
+import { kinesaliteForTests, createStream, readUntil, TEST_CREDENTIALS } from './support.mjs';
 
-let k;
-before(async () => {
-  k = await startKinesalite();
-});
-after(async () => {
-  await k?.close();
-});
-
-const options = (stream) => ({ region: 'us-east-1', streamName: stream, endpoint: k.endpoint, credentials: TEST_CREDENTIALS });
-
-/** Read until `count` records arrived (or 5 s passed). */
-async function readUntil(reader, count, from = 'TRIM_HORIZON') {
-  const controller = new AbortController();
-  const got = [];
-  const timer = setTimeout(() => controller.abort(), 5_000);
-  for await (const batch of reader.records({ from, pollMs: 20, signal: controller.signal })) {
-    got.push(...batch);
-    if (got.length >= count) break;
-  }
-  clearTimeout(timer);
-  return got;
-}
+const k = kinesaliteForTests();
+const { options } = k;
 
 test('the reader takes its endpoint and stream fields from the core', () => {
   assert.throws(

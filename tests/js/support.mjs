@@ -1,5 +1,6 @@
 // Test support: a kinesalite server on 127.0.0.1 and an independent reader (the AWS SDK for
 // JavaScript v3) that reads every shard back.
+import { before, after } from 'node:test';
 import { createRequire } from 'node:module';
 import {
   KinesisClient,
@@ -57,6 +58,17 @@ export async function startKinesalite() {
   };
 }
 
+/** kinesalite for a test file: started before its tests, stopped after them. Gives `endpoint`
+ * and `client` once started, and `options(stream)`, a producer's or reader's options for it. */
+export function kinesaliteForTests() {
+  const k = {
+    options: (stream) => ({ region: 'us-east-1', streamName: stream, endpoint: k.endpoint, credentials: TEST_CREDENTIALS }),
+  };
+  before(async () => Object.assign(k, await startKinesalite()));
+  after(async () => k.close?.());
+  return k;
+}
+
 /** Create a stream and wait until it is active. Names must not be Array.prototype members
  * (`entries`, `map`, ...): kinesalite keeps stream databases in an array indexed by name. */
 export async function createStream(client, name, shards) {
@@ -85,4 +97,17 @@ export async function readStream(client, name) {
     }
   }
   return out;
+}
+
+/** Read a KinesisReader until `count` records arrived (or 5 s passed). */
+export async function readUntil(reader, count, from = 'TRIM_HORIZON') {
+  const controller = new AbortController();
+  const got = [];
+  const timer = setTimeout(() => controller.abort(), 5_000);
+  for await (const batch of reader.records({ from, pollMs: 20, signal: controller.signal })) {
+    got.push(...batch);
+    if (got.length >= count) break;
+  }
+  clearTimeout(timer);
+  return got;
 }

@@ -4,7 +4,9 @@ import {
   KinesisProducer,
   signRequest,
   isKinesisEdgeError,
+  deaggregate,
   type KinesisEdgeError,
+  type UserRecord,
   type PutRecordResult,
   type ProducerStats,
   type SignedHeaders,
@@ -53,3 +55,25 @@ async function use(): Promise<void> {
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
 }
 void use;
+
+function consume(event: { Records: { kinesis: { data: string; partitionKey: string; sequenceNumber: string; approximateArrivalTimestamp: number } }[] }): string[] {
+  const users: UserRecord[] = deaggregate(event.Records, { hashKeyRange: { startingHashKey: '0', endingHashKey: '99' } });
+  const sdkRecord: { SequenceNumber: string | undefined; Data: Uint8Array | undefined; ApproximateArrivalTimestamp?: Date | undefined; PartitionKey?: string | undefined; EncryptionType?: 'NONE' | 'KMS' | undefined } = {
+    SequenceNumber: '1',
+    Data: new Uint8Array([1]),
+  };
+  const fromSdk = deaggregate([sdkRecord, { Data: 'AQ==', SequenceNumber: '2', ApproximateArrivalTimestamp: 1.5 }]);
+  const at: number | undefined = fromSdk[0]?.arrivedAt;
+  void at;
+  try {
+    deaggregate([]);
+  } catch (e) {
+    if (isKinesisEdgeError(e) && e.code === 'MalformedAggregate') return [e.sequenceNumber ?? ''];
+  }
+  // @ts-expect-error records are Kinesis records, not bytes
+  deaggregate([new Uint8Array([1])]);
+  // @ts-expect-error the hash key range's bounds are decimal strings
+  deaggregate([], { hashKeyRange: { startingHashKey: 0n, endingHashKey: 1n } });
+  return users.map((u) => `${u.sequenceNumber}/${u.subSequenceNumber ?? 0}`);
+}
+void consume;

@@ -43,11 +43,13 @@ pub enum ErrorCode {
     Expired,
     /// `maxBufferedRecords` or `maxBufferedBytes` is reached (with `onBufferFull: 'reject'`).
     BufferFull,
+    /// A consumer's aggregated record whose checksum matches but whose body cannot be decoded.
+    MalformedAggregate,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (`code as usize` indexes it).
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::InvalidOption,
         Self::InvalidRecord,
         Self::Closed,
@@ -67,6 +69,7 @@ impl ErrorCode {
         Self::Timeout,
         Self::Expired,
         Self::BufferFull,
+        Self::MalformedAggregate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +93,7 @@ impl ErrorCode {
             Self::Timeout => "Timeout",
             Self::Expired => "Expired",
             Self::BufferFull => "BufferFull",
+            Self::MalformedAggregate => "MalformedAggregate",
         }
     }
 
