@@ -9,6 +9,7 @@
 //   bytes      min+gzip of a page: KinesisProducer only, every export (benches/bytes.mjs)
 //   cost       Kinesis records, calls and PUT payload units, aggregation off/on (benches/cost.mjs)
 //   workerd    the example ingest worker in real workerd against its baseline (benches/worker.mjs)
+//   shards     a hot key against per-shard limits, rateLimit off and on (benches/shards.mjs)
 //
 // The package measured: KINESIS_EDGE_PKG (a built package directory), else the installed
 // kinesis-edge (benches/pkg.mjs). BENCH_ONLY=loop,cold picks sections; BENCH_QUICK=1 shortens
@@ -27,12 +28,13 @@ if (process.env.BENCH_QUICK === '1') {
     BENCH_SUSTAINED_WARMUP_S: '1',
     BENCH_COST_READINGS: '200000',
     BENCH_WORKER_REQUESTS: '90',
+    BENCH_SHARDS_S: '8',
   })) {
     process.env[name] ??= value;
   }
 }
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
-const ALL = ['loop', 'cold', 'sustained', 'chromium', 'bytes', 'cost', 'workerd'];
+const ALL = ['loop', 'cold', 'sustained', 'chromium', 'bytes', 'cost', 'workerd', 'shards'];
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : ALL;
 for (const s of only) if (!ALL.includes(s)) throw new Error(`BENCH_ONLY: unknown section ${s} (sections: ${ALL.join(', ')})`);
 
@@ -140,6 +142,17 @@ await section('workerd', async () => {
   printWorker(f);
   const gap = f.rows.on.cpuMsPerRequest - f.rows.baseline.cpuMsPerRequest;
   summary.push(['workerd: CPU per 100-reading request above baseline (aggregation on)', `≤ ${TARGET_GAP_MS} ms`, `${gap.toFixed(2)} ms`, met(gap <= TARGET_GAP_MS)]);
+});
+
+await section('shards', async () => {
+  const { shardLimitRuns, printShardLimits, TARGET_THROTTLED, TARGET_SLOWER } = await import('./shards.mjs');
+  const f = await shardLimitRuns();
+  printShardLimits(f);
+  const on = f.runs.find((r) => r.rateLimit);
+  const share = on.throttled / on.entries;
+  const over = (on.seconds - on.ideal) / on.ideal;
+  summary.push(['Hot shard, rateLimit: entries throttled', `≤ ${100 * TARGET_THROTTLED} %`, `${(100 * share).toFixed(2)} %`, met(share <= TARGET_THROTTLED)]);
+  summary.push(['Hot shard, rateLimit: time over ideal', `≤ ${100 * TARGET_SLOWER} %`, `${(100 * over).toFixed(1)} %`, met(over <= TARGET_SLOWER)]);
 });
 
 console.log('');

@@ -57,6 +57,11 @@ export interface KinesisProducerOptions {
    * to 20 calls per second per account; the answer is shared by the producers of a page or
    * isolate for 60 s). `AUTO` turns aggregation off; `maxRecordSizeInKiB` bounds records. */
   streamSettings?: StreamSettings;
+  /** Per-shard rate limiting: each shard of the shard map (read with `ListShards`, needs
+   * `kinesis:ListShards`) gets token buckets for records and bytes at `percent` (default 100)
+   * of the shard write limits (1,000 records/s, 1 MiB/s), lowered while the service throttles
+   * anyway (other writers) and raised back after. Off by default, and on AUTO streams. */
+  rateLimit?: boolean | { percent?: number };
   /** On a page: when it is hidden or going away (`visibilitychange`, `pagehide`), send what
    * fits the browser's 64 KiB keepalive budget at once in keepalive requests. Default true. */
   lifecycle?: boolean;

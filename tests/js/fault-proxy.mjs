@@ -3,6 +3,7 @@
 // while it runs. Per-record failures are real: failed entries are taken out of the request
 // before it is forwarded, so the stream never holds a record the producer was told failed.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { mulberry32 } from '../../examples/devices.mjs';
 import { userRecords } from './support.mjs';
 
@@ -33,6 +34,9 @@ const REQUEST_ERRORS = [
  *   expireTokenAfter: after this many requests, requests signed with the first session token
  *     seen are refused with ExpiredTokenException
  *   down: refuse every request by resetting it (an outage)
+ *   shardLimits: enforce Kinesis's per-shard write limits, 1,000 records and 1 MiB (data plus
+ *     partition key) per second: each shard a bucket holding one second's worth, refilled
+ *     continuously; entries over it are refused with ProvisionedThroughputExceededException
  * }
  */
 export async function startFaultProxy(target, faults = {}, seed = 1) {
@@ -40,7 +44,9 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
   let current = { ...faults };
   /** Chances each fault has had, for `faults.every`. */
   const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0 };
-  const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
+  const counts = { requests: 0, entries: 0, failedEntries: 0, overShardLimits: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
+  /** Per stream: its open shards' hash ranges, each with its buckets (`shardLimits`). */
+  const shardBuckets = new Map();
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
   const resentAfterSuccess = [];
@@ -61,6 +67,37 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       req.on('error', reject);
       req.end(body);
     });
+
+  /** Which entries of `body` are over their shard's limits now (taking the rest from the buckets). */
+  const overShardLimits = async (headers, body) => {
+    const stream = body.StreamName ?? body.StreamARN;
+    if (!shardBuckets.has(stream)) {
+      const listing = { ...headers, 'x-amz-target': 'Kinesis_20131202.ListShards' };
+      const r = await forward(listing, Buffer.from(JSON.stringify({ StreamName: body.StreamName, StreamARN: body.StreamARN })));
+      const shards = JSON.parse(r.body.toString('utf8')).Shards.filter((s) => !s.SequenceNumberRange.EndingSequenceNumber);
+      const full = { records: 1_000, bytes: 1 << 20, at: performance.now() };
+      shardBuckets.set(stream, shards.map((s) => ({ start: BigInt(s.HashKeyRange.StartingHashKey), end: BigInt(s.HashKeyRange.EndingHashKey), ...full })));
+    }
+    const buckets = shardBuckets.get(stream);
+    const now = performance.now();
+    for (const b of buckets) {
+      const seconds = (now - b.at) / 1000;
+      b.records = Math.min(1_000, b.records + 1_000 * seconds);
+      b.bytes = Math.min(1 << 20, b.bytes + (1 << 20) * seconds);
+      b.at = now;
+    }
+    return body.Records.map((rec) => {
+      const hash = rec.ExplicitHashKey !== undefined ? BigInt(rec.ExplicitHashKey) : BigInt(`0x${createHash('md5').update(rec.PartitionKey, 'utf8').digest('hex')}`);
+      const b = buckets.find((s) => s.start <= hash && hash <= s.end);
+      const bytes = Buffer.byteLength(rec.Data, 'base64') + Buffer.byteLength(rec.PartitionKey, 'utf8');
+      if (!b || (b.records >= 1 && b.bytes >= bytes)) {
+        if (b) (b.records -= 1), (b.bytes -= bytes);
+        return false;
+      }
+      counts.overShardLimits += 1;
+      return true;
+    });
+  };
 
   const server = http.createServer(async (req, res) => {
     const chunks = [];
@@ -112,7 +149,8 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
     // Success is tracked per user record, so a record resent inside another aggregate is caught too.
     const carried = (rec) => userRecords(Buffer.from(rec.Data, 'base64')).map((u) => u.data.toString('base64'));
     for (const rec of body.Records) for (const u of carried(rec)) if (acknowledged.has(u)) resentAfterSuccess.push(u);
-    const failed = body.Records.map(() => random() < (f.failEntries ?? 0));
+    counts.entries += body.Records.length;
+    const failed = f.shardLimits ? await overShardLimits(req.headers, body) : body.Records.map(() => random() < (f.failEntries ?? 0));
     const kept = body.Records.filter((_, i) => !failed[i]);
     let stored = [];
     if (kept.length) {
@@ -128,7 +166,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       lose();
       return req.socket.destroy();
     }
-    const codes = Object.keys(ENTRY_ERRORS);
+    const codes = f.shardLimits ? ['ProvisionedThroughputExceededException'] : Object.keys(ENTRY_ERRORS);
     let next = 0;
     const records = body.Records.map((_, i) => {
       if (!failed[i]) return stored[next++];

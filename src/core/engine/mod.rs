@@ -6,6 +6,7 @@ pub mod events;
 pub mod packer;
 pub mod producer;
 pub mod queue;
+pub mod rate_limit;
 pub mod retry;
 pub mod shard_grouping;
 pub mod shard_map;

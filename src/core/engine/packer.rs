@@ -130,14 +130,21 @@ pub struct Packed {
 /// Take records from the front of `queue` into aggregates of at most `max_bytes` (as Kinesis
 /// counts a record), as many as one request holds. With `busy` (per-key ordering), records whose
 /// key is in flight wait, and so do later records of a key whose aggregate is already full, so
-/// each key's records stay in one aggregate, in order; waiting records keep their places.
+/// each key's records stay in one aggregate, in order; waiting records keep their places. With
+/// `limit` (rate limiting), a record waits when its shard refuses what it adds: a new Kinesis
+/// record and its bytes, or the bytes it adds to an aggregate (`limit(shard, records, bytes)`).
 pub fn pack(
     queue: &mut Queue,
     fit: &Fit<'_>,
     max_bytes: usize,
     grouping: Grouping<'_>,
     busy: Option<&KeySet>,
+    mut limit: Option<&mut dyn FnMut(usize, f64, usize) -> bool>,
 ) -> Packed {
+    let mut allowed = |group: Group<'_>, records: f64, bytes: usize| match (group, limit.as_mut()) {
+        (Group::Shard(i), Some(l)) => l(i, records, bytes),
+        _ => true,
+    };
     let mut aggregates: Vec<Open> = Vec::new();
     let (mut entries_len, mut payload) = (0, 0);
     let mut open = OpenGroups::default();
@@ -161,6 +168,10 @@ pub fn pack(
                 if !fit.fits(count, total, total_payload) {
                     waiting.push(q);
                     break;
+                }
+                if !allowed(group, 0.0, size - current.size) {
+                    waiting.push(q);
+                    continue;
                 }
                 current.aggregate.push_at(q, slot);
                 current.entry_len = grown;
@@ -186,6 +197,10 @@ pub fn pack(
         if !fit.fits(aggregates.len() + 1, entries_len + entry, payload + size) {
             waiting.push(q);
             break;
+        }
+        if !allowed(group, 1.0, size) {
+            waiting.push(q);
+            continue;
         }
         let shard = match group {
             Group::Shard(i) => Some(i),
@@ -286,6 +301,7 @@ mod tests {
             50 * 1024,
             Grouping::Shards(&map),
             None,
+            None,
         );
         assert!(b.is_empty());
         let ids: Vec<u64> = p.members.iter().map(|q| q.id).collect();
@@ -324,7 +340,14 @@ mod tests {
             for id in 0..200 {
                 b.push(queued(id, "dev", None, 17 + (id as usize % 13)));
             }
-            let p = pack(&mut b, &fit(&framing), max_bytes, Grouping::Keys, None);
+            let p = pack(
+                &mut b,
+                &fit(&framing),
+                max_bytes,
+                Grouping::Keys,
+                None,
+                None,
+            );
             assert!(b.is_empty());
             assert!(p.records.len() > 1);
             for (i, r) in p.records.iter().enumerate() {
@@ -353,12 +376,59 @@ mod tests {
         b.push(queued(0, "k", None, 10));
         b.push(queued(1, "k", None, 5000));
         b.push(queued(2, "k", None, 10));
-        let p = pack(&mut b, &fit(&framing), 1024, Grouping::Keys, None);
+        let p = pack(&mut b, &fit(&framing), 1024, Grouping::Keys, None, None);
         assert_eq!(
             p.entries.iter().map(|e| e.len).collect::<Vec<_>>(),
             [1, 1, 1]
         );
         assert_eq!(p.records[1].data().len(), 5000, "sent as itself");
+    }
+
+    #[test]
+    fn a_shard_at_its_rate_keeps_its_records_waiting_in_place() {
+        let framing = framing();
+        let map = two_shards();
+        let mut b = Queue::default();
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        for (id, key) in keys.iter().enumerate() {
+            b.push(queued(id as u64, key, None, 100));
+        }
+        // Shard 0 takes one Kinesis record of at most 1,000 bytes; shard 1 anything.
+        let (mut records, mut bytes) = (0.0, 0);
+        let mut limit = |shard: usize, r: f64, by: usize| {
+            if shard == 1 {
+                return true;
+            }
+            let ok = records + r <= 1.0 && bytes + by <= 1_000;
+            if ok {
+                records += r;
+                bytes += by;
+            }
+            ok
+        };
+        let p = pack(
+            &mut b,
+            &fit(&framing),
+            50 * 1024,
+            Grouping::Shards(&map),
+            None,
+            Some(&mut limit),
+        );
+        let low = |q: &Queued| map.lookup(q.record.hash_key()) == Some(0);
+        assert_eq!(p.records.len(), 2, "one aggregate per shard");
+        let limited = p.entries.iter().find(|e| e.shard.as_deref() == Some("low"));
+        let limited = limited.expect("an aggregate for the limited shard");
+        assert!(limited.len > 1 && limited.size <= 1_000, "{limited:?}");
+        let waiting: Vec<Queued> = std::iter::from_fn(|| b.pop_front()).collect();
+        assert!(
+            !waiting.is_empty() && waiting.iter().all(low),
+            "only the limited shard's records wait"
+        );
+        assert!(
+            waiting.windows(2).all(|w| w[0].id < w[1].id),
+            "in their order"
+        );
+        assert_eq!(p.members.len() + waiting.len(), 40);
     }
 
     #[test]
@@ -372,7 +442,7 @@ mod tests {
         for (id, key) in ["a", "b", "a", "c", "b"].into_iter().enumerate() {
             b.push(queued(id as u64, key, None, 10));
         }
-        let p = pack(&mut b, &two, 1024, Grouping::Keys, None);
+        let p = pack(&mut b, &two, 1024, Grouping::Keys, None, None);
         assert_eq!(p.records.len(), 2);
         assert_eq!(
             p.members.iter().map(|q| q.id).collect::<Vec<_>>(),
@@ -390,7 +460,7 @@ mod tests {
             max_body: 4096,
             ..fit(&framing)
         };
-        let p = pack(&mut b, &small, 1024 * 1024, Grouping::Keys, None);
+        let p = pack(&mut b, &small, 1024 * 1024, Grouping::Keys, None, None);
         assert!(p.body_len <= 4096);
         let exact: usize = p.records.iter().map(entry_len).sum();
         assert_eq!(p.body_len, framing.body_len(1, exact));
@@ -414,7 +484,14 @@ mod tests {
             let slot = a.slot(&next);
             a.sizes_with(Some((&next, &slot))).0
         };
-        let p = pack(&mut b, &fit(&framing), two, Grouping::Keys, Some(&busy));
+        let p = pack(
+            &mut b,
+            &fit(&framing),
+            two,
+            Grouping::Keys,
+            Some(&busy),
+            None,
+        );
         assert_eq!(
             p.members.iter().map(|q| q.id).collect::<Vec<_>>(),
             [0, 2, 1],
@@ -477,7 +554,7 @@ mod properties {
                 Shard { id: "b".into(), start: split.saturating_add(1), end: u128::MAX },
             ]);
             let grouping = if by_shard { Grouping::Shards(&map) } else { Grouping::Keys };
-            let p = pack(&mut b, &fit, max_bytes, grouping, None);
+            let p = pack(&mut b, &fit, max_bytes, grouping, None, None);
             prop_assert!(!p.records.is_empty());
             let exact: usize = p.records.iter().map(entry_len).sum();
             prop_assert_eq!(p.body_len, framing.body_len(p.records.len(), exact));

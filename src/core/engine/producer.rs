@@ -23,7 +23,8 @@ use crate::core::engine::events::{
     Ack, Answer, Event, Outcome, RecordId, RequestId, Settlement, Transmit,
 };
 use crate::core::engine::packer::{self, Entry};
-use crate::core::engine::queue::{Fit, KeySet, Queue, Queued};
+use crate::core::engine::queue::{one_per_key, Fit, KeySet, Queue, Queued};
+use crate::core::engine::rate_limit::RateLimiter;
 use crate::core::engine::retry::Backoff;
 use crate::core::engine::shard_grouping::{AggregationMode, Plan, ShardGrouping};
 use crate::core::engine::shard_map::ShardMap;
@@ -32,7 +33,7 @@ use crate::core::engine::stream_settings::{StreamInfo, Verdict};
 use crate::core::kinesis::put_records::{self, EntryResult, Framing};
 use crate::core::kinesis::request::{Operation, SERVICE};
 use crate::core::kinesis::{describe_stream, list_shards};
-use crate::core::model::config::{Config, Ordering, WhenFull};
+use crate::core::model::config::{Config, Ordering, WhenFull, DEFAULT_SHARD_MAP_REFRESH_MS};
 use crate::core::model::credentials::Credentials;
 use crate::core::model::error::{Error, ErrorCode, Failure, RecordError, RetryClass};
 use crate::core::model::record::Record;
@@ -107,6 +108,8 @@ pub struct Producer {
     /// Per-key ordering: keys with a record in flight.
     busy_keys: KeySet,
     grouping: Option<ShardGrouping>,
+    /// `rateLimit`: per-shard buckets (the map comes from `grouping`).
+    limiter: Option<RateLimiter>,
     stream: StreamInfo,
     backoff: Backoff,
     credentials: CredentialState,
@@ -125,7 +128,12 @@ pub struct Producer {
 impl Producer {
     /// `seed` seeds the backoff jitter (the host's randomness; fixed in tests).
     pub fn new(config: Config, seed: u64) -> Self {
-        let mut grouping = config.aggregation.map(ShardGrouping::new);
+        // The rate limiter needs the shard map even when records are not aggregated.
+        let mut grouping = config.aggregation.map(ShardGrouping::new).or_else(|| {
+            config
+                .rate_limit
+                .map(|_| ShardGrouping::map_only(DEFAULT_SHARD_MAP_REFRESH_MS))
+        });
         if let (Some(g), Some(given)) = (&mut grouping, config.stream_settings) {
             g.set_auto_distribution(given.auto_distribution);
         }
@@ -137,6 +145,7 @@ impl Producer {
             in_flight: Vec::new(),
             busy_keys: KeySet::default(),
             grouping,
+            limiter: config.rate_limit.map(RateLimiter::new),
             stream: StreamInfo::new(
                 config.stream_settings,
                 config.aggregation.map(|a| a.shard_map_refresh_ms),
@@ -322,7 +331,7 @@ impl Producer {
         if !put_due {
             return None;
         }
-        self.take_request(usize::MAX, credentials, now)
+        self.take_request(usize::MAX, true, credentials, now)
     }
 
     /// A request for a page that is going away (`pagehide`, hidden): sent at once whatever the
@@ -335,13 +344,14 @@ impl Producer {
         if self.framing.body_len(1, front.encoded_len) > max_body {
             return None;
         }
-        self.take_request(max_body, credentials, now)
+        self.take_request(max_body, false, credentials, now)
     }
 
     /// Take the next batch (packing it when aggregating) and build its request.
     fn take_request(
         &mut self,
         max_body: usize,
+        limited: bool,
         credentials: Credentials,
         now: Millis,
     ) -> Option<Transmit> {
@@ -353,15 +363,46 @@ impl Producer {
         };
         let per_key = self.config.ordering == Ordering::PerKey;
         let generation = self.grouping.as_ref().map_or(0, ShardGrouping::generation);
-        // Not `self.plan()`: that borrows all of `self`, and the queue is taken from below.
+        // Fields, not `self.plan()` and friends: the queue is taken from below.
         let plan = self
             .grouping
             .as_ref()
             .map_or(Plan::Plain, ShardGrouping::plan);
+        // The rate limiter needs the shard map; records of unknown shards are not limited, and
+        // neither is a page going away or a stream that places records itself.
+        let map = self
+            .grouping
+            .as_ref()
+            .and_then(ShardGrouping::map)
+            .map(|(m, _)| m)
+            .filter(|_| limited && !self.stream.auto_distribution());
+        let mut limiter = self.limiter.as_mut().zip(map).map(|(l, m)| {
+            l.for_map(generation, m.len(), now);
+            l
+        });
+        let (mut held, mut smallest) = (Vec::new(), usize::MAX);
+        let mut charge = |shard: usize, records: f64, bytes: usize| {
+            let Some(l) = limiter.as_deref_mut() else {
+                return true;
+            };
+            let taken = l.try_take(shard, records, bytes, now);
+            if !taken {
+                held.push(shard);
+                smallest = smallest.min(bytes);
+            }
+            taken
+        };
         let (records, entries, body) = match plan {
             Plan::Plain | Plan::Wait => {
-                let (records, body_len) = if per_key {
-                    self.queue.take_one_per_key(&fit, &self.busy_keys)
+                let (records, body_len) = if per_key || map.is_some() {
+                    let mut free_key = per_key.then(|| one_per_key(&self.busy_keys));
+                    self.queue.take_where(&fit, |q| {
+                        if free_key.as_mut().is_some_and(|free| !free(q)) {
+                            return false;
+                        }
+                        map.and_then(|m| m.lookup(q.record.hash_key()))
+                            .is_none_or(|shard| charge(shard, 1.0, q.record.size()))
+                    })
                 } else {
                     self.queue.take(&fit)
                 };
@@ -373,11 +414,16 @@ impl Producer {
             Plan::Pack(grouping) => {
                 let max_bytes = self.config.aggregation.map_or(0, |a| a.max_bytes);
                 let busy = per_key.then_some(&self.busy_keys);
-                let packed = packer::pack(&mut self.queue, &fit, max_bytes, grouping, busy);
+                let limit: Option<&mut dyn FnMut(usize, f64, usize) -> bool> =
+                    map.is_some().then_some(&mut charge);
+                let packed = packer::pack(&mut self.queue, &fit, max_bytes, grouping, busy, limit);
                 let body = fit.framing.write(&packed.records, packed.body_len);
                 (packed.members, Some(packed.entries), body)
             }
         };
+        if let Some(l) = self.limiter.as_mut().filter(|_| map.is_some()) {
+            l.after_take(&held, smallest, now);
+        }
         if records.is_empty() {
             return None;
         }
@@ -736,6 +782,7 @@ impl Producer {
                     self.tally.failures_by_code.add(f.code);
                     if f.code == ErrorCode::Throttled {
                         self.tally.counters.throttles += 1;
+                        self.shard_throttled(&q.record, now);
                     }
                     if f.code == ErrorCode::ExpiredCredentials {
                         self.credentials.invalidate();
@@ -764,6 +811,16 @@ impl Producer {
             }
         }
         self.admit_waiting(now);
+    }
+
+    /// The service throttled a record: its shard's rate limit adapts.
+    fn shard_throttled(&mut self, record: &Record, now: Millis) {
+        let map = self.grouping.as_ref().and_then(ShardGrouping::map);
+        if let (Some(limiter), Some((map, _))) = (self.limiter.as_mut(), map) {
+            if let Some(shard) = map.lookup(record.hash_key()) {
+                limiter.throttled(shard, now);
+            }
+        }
     }
 
     fn settle(&mut self, q: Queued, outcome: Outcome) {
@@ -983,7 +1040,7 @@ impl Producer {
             && !matches!(self.plan(), Plan::Wait)
             // Aggregates wait for the stream's settings (no aggregate may reach an AUTO
             // stream); nothing goes to a stream still being created.
-            && (self.grouping.is_none() || self.stream.settled())
+            && (self.config.aggregation.is_none() || self.stream.settled())
             && !self.stream.creating()
             && (self.config.ordering != Ordering::PerKey
                 || self.queue.has_key_outside(&self.busy_keys));
@@ -1006,7 +1063,11 @@ impl Producer {
         } else {
             front.accepted_at.saturating_add(self.config.linger_ms)
         };
-        Some(due.max(self.backoff.paused_until()))
+        let limited = self.limiter.as_ref().and_then(RateLimiter::blocked_until);
+        Some(
+            due.max(self.backoff.paused_until())
+                .max(limited.unwrap_or(0)),
+        )
     }
 
     fn take_flight(&mut self, id: RequestId) -> Option<InFlight> {
@@ -1100,3 +1161,7 @@ mod aggregation_tests;
 #[cfg(test)]
 #[path = "stream_settings_tests.rs"]
 mod stream_settings_tests;
+
+#[cfg(test)]
+#[path = "rate_limit_tests.rs"]
+mod rate_limit_tests;

@@ -86,6 +86,20 @@ impl KeySet {
     }
 }
 
+/// `take_where`'s test for per-key ordering: each key has one record in flight at a time, so its
+/// records go in order; a key `busy` (in flight) or already taken waits.
+pub fn one_per_key(busy: &KeySet) -> impl FnMut(&Queued) -> bool + '_ {
+    let mut taken = KeySet::default();
+    move |q| {
+        let key = q.record.partition_key();
+        let free = !busy.contains(key) && !taken.contains(key);
+        if free {
+            taken.insert(key);
+        }
+        free
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Queue {
     queue: VecDeque<Queued>,
@@ -169,20 +183,19 @@ impl Queue {
         (batch, size)
     }
 
-    /// Take the next batch for per-key ordering: from the front, skipping records whose key is
-    /// `busy` (in flight) or already in this batch, so each key has one record in flight at a
-    /// time and its records go in order. Skipped records keep their places. May be empty.
-    pub fn take_one_per_key(&mut self, fit: &Fit<'_>, busy: &KeySet) -> (Vec<Queued>, usize) {
+    /// Take the next batch from the front, skipping the records `admit` refuses (for per-key
+    /// ordering, a key in flight or already in the batch; for rate limiting, a shard at its
+    /// rate). `admit` is asked only of records that fit. Skipped records keep their places.
+    /// May be empty.
+    pub fn take_where(
+        &mut self,
+        fit: &Fit<'_>,
+        mut admit: impl FnMut(&Queued) -> bool,
+    ) -> (Vec<Queued>, usize) {
         let mut batch: Vec<Queued> = Vec::new();
-        let mut taken = KeySet::default();
         let mut kept = VecDeque::with_capacity(self.queue.len());
         let (mut entries, mut payload) = (0, 0);
         while let Some(q) = self.queue.pop_front() {
-            let key = q.record.partition_key();
-            if busy.contains(key) || taken.contains(key) {
-                kept.push_back(q);
-                continue;
-            }
             if !fit.fits(
                 batch.len() + 1,
                 entries + q.encoded_len,
@@ -191,7 +204,10 @@ impl Queue {
                 kept.push_back(q);
                 break;
             }
-            taken.insert(key);
+            if !admit(&q) {
+                kept.push_back(q);
+                continue;
+            }
             entries += q.encoded_len;
             payload += q.record.size();
             self.entry_bytes -= q.encoded_len;
@@ -294,7 +310,7 @@ pub mod tests {
         }
         let mut busy = KeySet::default();
         busy.insert("c");
-        let (batch, _) = b.take_one_per_key(&f, &busy);
+        let (batch, _) = b.take_where(&f, one_per_key(&busy));
         assert_eq!(batch.iter().map(|q| q.id).collect::<Vec<_>>(), [0, 1, 5]);
         assert_eq!(b.len(), 3);
         assert_eq!(
@@ -307,7 +323,7 @@ pub mod tests {
             all.insert(k);
         }
         assert!(!b.has_key_outside(&all));
-        assert!(b.take_one_per_key(&f, &all).0.is_empty());
+        assert!(b.take_where(&f, one_per_key(&all)).0.is_empty());
         assert_eq!(b.record_bytes(), 3 * (10 + 1));
     }
 

@@ -76,6 +76,8 @@ pub struct Verdict {
 #[derive(Debug)]
 pub struct ShardGrouping {
     pub config: AggregationConfig,
+    /// `false`: only the map is kept (for the rate limiter); records are never packed.
+    aggregating: bool,
     mode: AggregationMode,
     map: Option<ShardMap>,
     /// Counts installed maps, so a misplaced aggregate is judged against the map it was packed with.
@@ -107,6 +109,7 @@ impl ShardGrouping {
     pub fn new(config: AggregationConfig) -> Self {
         Self {
             config,
+            aggregating: true,
             mode: AggregationMode::WaitingForShardMap,
             map: None,
             generation: 0,
@@ -119,13 +122,28 @@ impl ShardGrouping {
         }
     }
 
+    /// A grouping that keeps the shard map only, listed every `refresh_ms` while records flow.
+    pub fn map_only(refresh_ms: u64) -> Self {
+        Self {
+            aggregating: false,
+            ..Self::new(AggregationConfig {
+                max_bytes: 0,
+                shard_map_refresh_ms: refresh_ms,
+            })
+        }
+    }
+
     pub fn mode(&self) -> AggregationMode {
-        self.mode
+        if self.aggregating {
+            self.mode
+        } else {
+            AggregationMode::Off
+        }
     }
 
     /// Why the grouping is not by shard, once that happened.
     pub fn note(&self) -> Option<&str> {
-        self.note.as_deref()
+        self.note.as_deref().filter(|_| self.aggregating)
     }
 
     pub fn shard_count(&self) -> usize {
@@ -158,6 +176,9 @@ impl ShardGrouping {
     }
 
     pub fn plan(&self) -> Plan<'_> {
+        if !self.aggregating {
+            return Plan::Plain;
+        }
         match (self.mode, &self.map) {
             (AggregationMode::WaitingForShardMap, _) => Plan::Wait,
             (AggregationMode::AutoDistribution | AggregationMode::Off, _) => Plan::Plain,

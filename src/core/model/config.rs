@@ -45,7 +45,7 @@ pub const MIN_SHARD_MAP_REFRESH_MS: u64 = 1_000;
 pub const DEFAULT_SPOOL_MAX_BYTES: usize = 10 * MIB;
 
 /// Every option `KinesisProducer` takes.
-pub const PRODUCER_OPTIONS: [&str; 24] = [
+pub const PRODUCER_OPTIONS: [&str; 25] = [
     "region",
     "streamName",
     "streamArn",
@@ -65,6 +65,7 @@ pub const PRODUCER_OPTIONS: [&str; 24] = [
     "ordering",
     "aggregation",
     "streamSettings",
+    "rateLimit",
     "lifecycle",
     "spool",
     "spoolMaxBytes",
@@ -72,6 +73,9 @@ pub const PRODUCER_OPTIONS: [&str; 24] = [
     "fetch",
 ];
 const AGGREGATION_OPTIONS: [&str; 3] = ["enabled", "maxBytes", "shardMapRefreshMs"];
+const RATE_LIMIT_OPTIONS: [&str; 1] = ["percent"];
+/// Rate limiting at the shard limits themselves: see `rate_limit` below for why not the KPL's 150.
+pub const DEFAULT_RATE_LIMIT_PERCENT: u32 = 100;
 const STREAM_SETTINGS_OPTIONS: [&str; 2] = ["recordDistributionStrategy", "maxRecordSizeInKiB"];
 
 /// What order records of one partition key keep.
@@ -169,6 +173,8 @@ pub struct Config {
     pub ordering: Ordering,
     /// `None`: one user record per Kinesis record.
     pub aggregation: Option<AggregationConfig>,
+    /// `rateLimit`: per-shard rate limiting at this percent of the shard write limits.
+    pub rate_limit: Option<u32>,
     /// `streamSettings`: the stream's settings as given (`None`: learnt with
     /// `DescribeStreamSummary`).
     pub stream_settings: Option<StreamSettings>,
@@ -378,6 +384,7 @@ impl Config {
         )?;
         let aggregation = aggregation(o, &limits)?;
         let stream_settings = stream_settings(o)?;
+        let rate_limit = rate_limit(o)?;
         let host = host_options(o)?;
         Ok(Self {
             region,
@@ -395,6 +402,7 @@ impl Config {
             close_timeout_ms,
             ordering,
             aggregation,
+            rate_limit,
             stream_settings,
             host,
         })
@@ -448,6 +456,32 @@ fn aggregation(o: &Options, limits: &Limits) -> Result<Option<AggregationConfig>
             MAX_RECORD_TTL_MS as usize,
         )? as u64,
     }))
+}
+
+/// `rateLimit`: absent or false (off), true, or `{ percent }` (1-1000, default 100). The KPL
+/// defaults to 150 and counts on retries for the rest; at 100 a lone producer is never
+/// throttled and still fills the shard, and other writers are met by adapting to throttling.
+fn rate_limit(o: &Options) -> Result<Option<u32>, Error> {
+    let given = match o.get("rateLimit") {
+        None | Some(Value::Bool(false)) => return Ok(None),
+        Some(Value::Bool(true)) => Options::default(),
+        Some(Value::Object(r)) => r.clone(),
+        Some(_) => {
+            return Err(Error::invalid_option(
+                "rateLimit",
+                "must be a boolean or { percent }",
+            ))
+        }
+    };
+    given.allow_only(&RATE_LIMIT_OPTIONS)?;
+    let percent = whole(
+        &given,
+        "percent",
+        DEFAULT_RATE_LIMIT_PERCENT as usize,
+        1,
+        1_000,
+    )?;
+    Ok(Some(percent as u32))
 }
 
 /// `streamSettings`: absent (asked of the stream), or `{ recordDistributionStrategy,
@@ -567,6 +601,52 @@ mod tests {
             "aggregation.maxbytes"
         );
         assert_eq!(field_of(r#""retries":3"#), "retries");
+    }
+
+    #[test]
+    fn rate_limit_and_stream_settings() {
+        assert_eq!(config("").unwrap().rate_limit, None);
+        assert_eq!(config(r#""rateLimit":true"#).unwrap().rate_limit, Some(100));
+        let half = config(r#""rateLimit":{"percent":50}"#).unwrap();
+        assert_eq!(half.rate_limit, Some(50));
+        assert_eq!(
+            field_of(r#""rateLimit":{"percent":0}"#),
+            "rateLimit.percent"
+        );
+        assert_eq!(field_of(r#""rateLimit":{"rate":5}"#), "rateLimit.rate");
+        assert_eq!(field_of(r#""rateLimit":150"#), "rateLimit");
+
+        assert_eq!(config("").unwrap().stream_settings, None);
+        let given = config(
+            r#""streamSettings":{"recordDistributionStrategy":"AUTO","maxRecordSizeInKiB":10240}"#,
+        );
+        let given = given.unwrap().stream_settings.unwrap();
+        assert!(given.auto_distribution);
+        assert_eq!(given.max_record_bytes, 10 * MIB);
+        assert_eq!(
+            config(r#""streamSettings":{}"#).unwrap().stream_settings,
+            Some(StreamSettings::default())
+        );
+        for (bad, field) in [
+            (
+                r#""streamSettings":{"maxRecordSizeInKiB":1023}"#,
+                "streamSettings.maxRecordSizeInKiB",
+            ),
+            (
+                r#""streamSettings":{"recordDistributionStrategy":"auto"}"#,
+                "streamSettings.recordDistributionStrategy",
+            ),
+            (r#""streamSettings":true"#, "streamSettings"),
+        ] {
+            assert_eq!(field_of(bad), field, "{bad}");
+        }
+        // maxRecordBytes given: the limit assumed when the stream's cannot be learnt.
+        let limits = config(r#""maxRecordBytes":3145728"#).unwrap().limits;
+        assert_eq!(
+            (limits.max_record_bytes, limits.assumed_record_bytes),
+            (3 * MIB, 3 * MIB)
+        );
+        assert_eq!(Limits::default().assumed_record_bytes, MIB);
     }
 
     #[test]
