@@ -1,6 +1,7 @@
 // Test support: a kinesalite server on 127.0.0.1 and an independent reader (the AWS SDK for
 // JavaScript v3) that reads every shard back.
 import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import {
   KinesisClient,
   CreateStreamCommand,
@@ -10,6 +11,7 @@ import {
   GetRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { freePort } from './workerd.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -85,4 +87,29 @@ export async function readStream(client, name) {
     }
   }
   return out;
+}
+
+/** moto's server (PyPI) on a free loopback port (freePort), started as its own process and
+ * ready for calls: `{ url, port, stop() }` (stops that process only). */
+export async function startMoto() {
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      if (i > 200 || child.exitCode !== null) {
+        child.kill();
+        throw new Error('moto_server did not start');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    port,
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill()))),
+  };
 }

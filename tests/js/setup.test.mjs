@@ -1,0 +1,279 @@
+// `kinesis-edge setup` (the package's bin, run as a child process) against moto's IAM, STS,
+// Cognito identity and Kinesis on one server on 127.0.0.1. moto 5.2.5 answers 500 to Cognito
+// SetIdentityPoolRoles / GetIdentityPoolRoles, so a loopback stand-in in front of it implements
+// those two (keeping each pool's roles) and forwards everything else unchanged; it also records
+// every operation, so a test can say which calls a run made. moto does not evaluate IAM
+// policies: the documents are compared by value with the ones expected.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createServer, request } from 'node:http';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KinesisClient, CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startMoto, readStream, TEST_CREDENTIALS } from './support.mjs';
+
+const run = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(root, 'pkg/cli.js');
+const ACCOUNT = '123456789012';
+const SECRET = 'setup-test-secret-never-printed';
+const ROLES_TARGET = /^AWSCognitoIdentityService\.(Set|Get)IdentityPoolRoles$/;
+
+let moto;
+let proxy;
+let endpoint;
+let kinesis;
+let home;
+/** Every operation the stand-in saw: `Kinesis_20131202.CreateStream`, `iam:CreateRole`, ... */
+let seen = [];
+/** The access key ids that signed them. */
+const keyIds = new Set();
+/** `(operation, body) => { status, headers, body } | undefined`: a test's own answer. */
+let intercept = () => undefined;
+const poolRoles = new Map();
+
+function readBody(stream) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/** The answer of moto to this request, unchanged. */
+function forward(req, body) {
+  return new Promise((resolve, reject) => {
+    const out = request(`${moto.url.slice(0, -1)}${req.url}`, { method: req.method, headers: req.headers }, async (res) => {
+      resolve({ status: res.statusCode, headers: res.headers, body: await readBody(res) });
+    });
+    out.on('error', reject);
+    out.end(body);
+  });
+}
+
+const json = (status, value) => ({ status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) });
+
+/** The stand-in for the two Cognito calls moto lacks; the pool must exist in moto. */
+async function poolRolesCall(operation, input) {
+  const describe = await fetch(moto.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityService.DescribeIdentityPool' },
+    body: JSON.stringify({ IdentityPoolId: input.IdentityPoolId }),
+  });
+  if (describe.status !== 200) return json(describe.status, await describe.json());
+  if (operation.endsWith('SetIdentityPoolRoles')) {
+    poolRoles.set(input.IdentityPoolId, { Roles: input.Roles, ...(input.RoleMappings && { RoleMappings: input.RoleMappings }) });
+    return { status: 200, headers: {}, body: '' };
+  }
+  return json(200, { IdentityPoolId: input.IdentityPoolId, ...(poolRoles.get(input.IdentityPoolId) ?? { Roles: {} }) });
+}
+
+before(async () => {
+  moto = await startMoto();
+  proxy = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const target = req.headers['x-amz-target'];
+    const operation = target ?? `${/Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1]}:${new URLSearchParams(body.toString()).get('Action')}`;
+    seen.push(operation);
+    const keyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    if (keyId) keyIds.add(keyId);
+    let answer = intercept(operation, body.toString());
+    if (!answer && ROLES_TARGET.test(operation)) answer = await poolRolesCall(operation, JSON.parse(body));
+    answer ??= await forward(req, body);
+    res.writeHead(answer.status, answer.headers).end(answer.body);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  endpoint = `http://127.0.0.1:${proxy.address().port}`;
+  kinesis = new KinesisClient({ region: 'us-east-1', endpoint: moto.url, credentials: TEST_CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
+  home = mkdtempSync(join(tmpdir(), 'kinesis-edge-setup-'));
+});
+after(async () => {
+  kinesis?.destroy();
+  await new Promise((r) => (proxy ? proxy.close(r) : r()));
+  await moto?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+/** Run the bin: `{ status, stdout, stderr, json }`; the environment holds only what is given
+ * (HOME is an empty directory, so no real ~/.aws is read). */
+async function setup(args, env = { AWS_ACCESS_KEY_ID: 'AKIDSETUP', AWS_SECRET_ACCESS_KEY: SECRET }) {
+  let out;
+  try {
+    out = { status: 0, ...(await run(process.execPath, [CLI, 'setup', '--region', 'us-east-1', '--endpoint', endpoint, ...args], { env: { PATH: process.env.PATH, HOME: home, ...env } })) };
+  } catch (e) {
+    out = { status: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+  assert.ok(!`${out.stdout}${out.stderr}`.includes(SECRET), 'the secret key is never printed');
+  return { ...out, json: out.status === 0 ? JSON.parse(out.stdout) : undefined };
+}
+
+/** Reads answered by moto itself, not through the command under test. */
+async function motoCall(service, form) {
+  const res = await fetch(moto.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0` },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, text: await res.text() };
+}
+async function cognito(operation, input) {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityService.${operation}` },
+    body: JSON.stringify(input),
+  });
+  return res.json();
+}
+const field = (xml, name) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+const iamDocument = (xml, name) => JSON.parse(decodeURIComponent(field(xml, name)));
+const describe = async (name) => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary;
+
+const streamArn = (name) => `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/${name}`;
+const WRITE = { Sid: 'WriteStream', Effect: 'Allow', Action: ['kinesis:PutRecords', 'kinesis:ListShards', 'kinesis:DescribeStreamSummary'] };
+const expectedPolicy = (name, namespace) => ({
+  Version: '2012-10-17',
+  Statement: [
+    { ...WRITE, Resource: streamArn(name) },
+    ...(namespace
+      ? [{ Sid: 'PublishMetrics', Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': namespace } } }]
+      : []),
+  ],
+});
+const cognitoTrust = (poolId) => ({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Federated: 'cognito-identity.amazonaws.com' },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: { 'cognito-identity.amazonaws.com:aud': poolId },
+        'ForAnyValue:StringLike': { 'cognito-identity.amazonaws.com:amr': 'unauthenticated' },
+      },
+    },
+  ],
+});
+const MUTATING = /Create|Put|Set|Increase|Update|Delete/;
+
+test('with --identity-pool: stream, role and pool in place; a second run changes nothing; a producer from the printed snippet writes with the pool credentials', async () => {
+  seen = [];
+  const args = ['--stream', 'pages', '--on-demand', '--identity-pool', 'web pages', '--metrics', '--retention-hours', '48'];
+  const first = await setup(args);
+  assert.equal(first.status, 0, first.stderr);
+  const out = first.json;
+  assert.match(out.identityPoolId, /^us-east-1:[0-9a-f-]+$/);
+  assert.equal(out.streamArn, streamArn('pages'));
+  assert.equal(out.roleArn, `arn:aws:iam::${ACCOUNT}:role/kinesis-edge-pages-unauth`);
+  assert.deepEqual(out.options, { region: 'us-east-1', streamArn: out.streamArn, endpoint });
+  assert.match(out.trust, /unauthenticated identities of Cognito identity pool/);
+  // The order that works: pool, role trusting it, its policy, the pool's role, then the wait
+  // (GetId, GetCredentialsForIdentity, DescribeStreamSummary with those credentials).
+  const made = seen.filter((o) => MUTATING.test(o) || /GetId$|GetCredentialsForIdentity/.test(o));
+  assert.deepEqual(made, [
+    'Kinesis_20131202.CreateStream',
+    'Kinesis_20131202.IncreaseStreamRetentionPeriod',
+    'AWSCognitoIdentityService.CreateIdentityPool',
+    'iam:CreateRole',
+    'iam:PutRolePolicy',
+    'AWSCognitoIdentityService.SetIdentityPoolRoles',
+    'AWSCognitoIdentityService.GetId',
+    'AWSCognitoIdentityService.GetCredentialsForIdentity',
+  ]);
+
+  const summary = await describe('pages');
+  assert.equal(summary.StreamARN, out.streamArn);
+  assert.equal(summary.StreamStatus, 'ACTIVE');
+  assert.equal(summary.StreamModeDetails.StreamMode, 'ON_DEMAND');
+  assert.equal(summary.RetentionPeriodHours, 48);
+
+  const role = await motoCall('iam', { Action: 'GetRole', Version: '2010-05-08', RoleName: 'kinesis-edge-pages-unauth' });
+  assert.equal(field(role.text, 'Arn'), out.roleArn);
+  assert.deepEqual(iamDocument(role.text, 'AssumeRolePolicyDocument'), cognitoTrust(out.identityPoolId));
+  const policy = await motoCall('iam', { Action: 'GetRolePolicy', Version: '2010-05-08', RoleName: 'kinesis-edge-pages-unauth', PolicyName: 'kinesis-edge-producer' });
+  assert.deepEqual(iamDocument(policy.text, 'PolicyDocument'), expectedPolicy('pages', 'KinesisProducerLibrary'));
+  const pool = await cognito('DescribeIdentityPool', { IdentityPoolId: out.identityPoolId });
+  assert.equal(pool.IdentityPoolName, 'web pages');
+  assert.equal(pool.AllowUnauthenticatedIdentities, true);
+  assert.deepEqual((await cognito('GetIdentityPoolRoles', { IdentityPoolId: out.identityPoolId })).Roles, { unauthenticated: out.roleArn });
+
+  seen = [];
+  const second = await setup(args);
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(second.stdout, first.stdout, 'the same JSON');
+  assert.deepEqual(seen.filter((o) => MUTATING.test(o) || /GetId$/.test(o)), [], 'nothing created or changed');
+  assert.match(second.stderr, /left as it is/);
+
+  // The printed snippet, as a user pastes it, then two puts.
+  const program = `${out.snippet}\nconst results = await producer.putMany([{ data: 'reading 1', partitionKey: 'd1' }, { data: 'reading 2', partitionKey: 'd2' }]);\nawait producer.close();\nconsole.log(JSON.stringify(results));\n`;
+  assert.match(out.snippet, /fromCognitoIdentityPool\(\{ identityPoolId: "us-east-1:[0-9a-f-]+", endpoint: /);
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', program], { cwd: root, env: { PATH: process.env.PATH, HOME: home } });
+  const results = JSON.parse(stdout);
+  assert.equal(results.length, 2);
+  const stored = await readStream(kinesis, 'pages');
+  const bySequence = new Map(stored.map((r) => [r.SequenceNumber, Buffer.from(r.Data).toString()]));
+  assert.deepEqual(results.map((r) => bySequence.get(r.sequenceNumber)), ['reading 1', 'reading 2']);
+});
+
+test('without --identity-pool: the role trusts the account; --dry-run before and after creates nothing; --metrics later replaces only the policy', async () => {
+  seen = [];
+  const args = ['--stream', 'workers', '--shards', '2'];
+  const dry = await setup([...args, '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.deepEqual(
+    dry.json.calls.map((c) => c.call),
+    ['kinesis:CreateStream', 'iam:CreateRole', 'iam:PutRolePolicy'],
+  );
+  assert.deepEqual(dry.json.calls[0].input, { StreamName: 'workers', ShardCount: 2 });
+  const accountTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'sts:AssumeRole' }] };
+  assert.deepEqual(dry.json.trustPolicy, accountTrust);
+  assert.deepEqual(dry.json.policy, expectedPolicy('workers'));
+  assert.deepEqual(dry.json.calls[2].input.PolicyDocument, expectedPolicy('workers'));
+  assert.deepEqual(seen.filter((o) => MUTATING.test(o)), [], 'a dry run changes nothing');
+  await assert.rejects(describe('workers'), (e) => e.name === 'ResourceNotFoundException');
+  assert.equal((await motoCall('iam', { Action: 'GetRole', Version: '2010-05-08', RoleName: 'kinesis-edge-workers' })).status, 404);
+
+  const real = await setup(args);
+  assert.equal(real.status, 0, real.stderr);
+  assert.equal(real.json.identityPoolId, null);
+  assert.match(real.json.trust, new RegExp(`account ${ACCOUNT} allowed sts:AssumeRole`));
+  assert.match(real.json.snippet, /sts:AssumeRole credentials of arn:aws:iam::123456789012:role\/kinesis-edge-workers/);
+  assert.equal((await describe('workers')).OpenShardCount, 2);
+  const role = await motoCall('iam', { Action: 'GetRole', Version: '2010-05-08', RoleName: 'kinesis-edge-workers' });
+  assert.deepEqual(iamDocument(role.text, 'AssumeRolePolicyDocument'), accountTrust);
+  assert.deepEqual(dry.json.roleArn, real.json.roleArn);
+  assert.deepEqual(dry.json.streamArn, real.json.streamArn);
+
+  const after = await setup([...args, '--dry-run']);
+  assert.deepEqual(after.json.calls, [], 'nothing left to do');
+
+  seen = [];
+  const withMetrics = await setup([...args, '--metrics-namespace', 'Fleet/Telemetry']);
+  assert.equal(withMetrics.status, 0, withMetrics.stderr);
+  assert.deepEqual(seen.filter((o) => MUTATING.test(o)), ['iam:PutRolePolicy']);
+  const policy = await motoCall('iam', { Action: 'GetRolePolicy', Version: '2010-05-08', RoleName: 'kinesis-edge-workers', PolicyName: 'kinesis-edge-producer' });
+  assert.deepEqual(iamDocument(policy.text, 'PolicyDocument'), expectedPolicy('workers', 'Fleet/Telemetry'));
+});
+
+test('credentials from a profile of the shared credentials file; none at all is a Credentials error before any call', async () => {
+  const file = join(home, 'credentials');
+  writeFileSync(file, `[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = other\n\n[ci]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = ${SECRET}\n`);
+  keyIds.clear();
+  const fromProfile = await setup(['--stream', 'profiled', '--dry-run'], { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'ci' });
+  assert.equal(fromProfile.status, 0, fromProfile.stderr);
+  assert.deepEqual([...keyIds], ['AKIDPROFILE'], 'every call signed with the profile');
+
+  seen = [];
+  const none = await setup(['--stream', 'nobody'], {});
+  assert.equal(none.status, 3);
+  assert.match(none.stderr, /error \[Credentials\]: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  assert.deepEqual(seen, [], 'no call without credentials');
+  const missingProfile = await setup(['--stream', 'nobody'], { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'absent' });
+  assert.equal(missingProfile.status, 3);
+  assert.match(missingProfile.stderr, /profile "absent" in .* has no aws_access_key_id/);
+});
