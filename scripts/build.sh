@@ -25,8 +25,9 @@ node -e '
   const [entry, wasm] = process.argv.slice(1);
   fs.writeFileSync(entry, fs.readFileSync(entry, "utf8").replace("__KINESIS_EDGE_WASM_BASE64__", fs.readFileSync(wasm).toString("base64")));
 ' "$out/inline.js" "$out/kinesis_edge_bg.wasm"
-# The command (`kinesis-edge setup`) is one file with the Node entry inside (before that entry is
-# bundled itself, so both share one wasm instance); no page or worker entry imports it.
+# The command (`kinesis-edge setup`) is one file with the Node entry's sources inside, bundled
+# before that entry is, so the command's modules and the entry share one wasm instance; no page
+# or worker entry imports it.
 node_modules/.bin/esbuild "$out/cli.js" --bundle --format=esm --platform=node --log-level=error \
   --outfile="$out/cli.bundle.js" && mv "$out/cli.bundle.js" "$out/cli.js" && rm -r "$out/setup"
 # Node loads one file rather than a dozen modules: its entry is bundled (about 7 ms less to import).

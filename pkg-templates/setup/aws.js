@@ -27,13 +27,15 @@ function advice(error, action) {
 }
 
 function refused(error, action) {
-  error.message = `${action} was refused (${error.awsCode ?? error.code}): ${error.message}.${advice(error, action)}`;
+  error.message = `${action} was refused: ${error.message.replace(/\.*\s*$/, '')}.${advice(error, action)}`;
   error.action = action;
   return error;
 }
 
-/** The `{ __type, message }` of an XML error answer, so the core classifies it as any other. */
-function xmlErrorBody(text) {
+/** An error answer for the core to classify: JSON as it is; XML (the query protocol's, and
+ * what some emulators send for any protocol) as the `{ __type, message }` it carries. */
+function errorBody(text) {
+  if (!text.trimStart().startsWith('<')) return encoder.encode(text);
   try {
     const error = xmlFind(parseXml(text), 'Error');
     if (error) return encoder.encode(JSON.stringify({ __type: xmlText(error, 'Code'), message: xmlText(error, 'Message') }));
@@ -72,7 +74,7 @@ export function awsClient({ region, endpoint, credentials, fetch: fetchFn = glob
       }
       if (response?.ok) return text;
       const error = response
-        ? answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, service in QUERY_VERSIONS ? xmlErrorBody(text) : encoder.encode(text))
+        ? answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, errorBody(text))
         : kinesisError('Network', `could not reach ${url}: ${text}`);
       if (!RETRIED.has(error.code) || attempt === ATTEMPTS) throw refused(error, action);
       await pause(retryDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));

@@ -45,23 +45,22 @@ function snippet({ region, endpoint }, streamArn, roleArn, identityPoolId, accou
 }
 
 /**
- * Run the setup for checked `options` (see args.js). `log(line)` reports progress. Resolves to
- * what the command prints: `{ streamArn, roleArn, identityPoolId, trust, options, snippet }`, or
- * in a dry run `{ dryRun, calls, trustPolicy, policy, ... }`.
+ * One pass over the steps. A dry pass makes only reads and records the calls that would change
+ * something; a real pass makes them.
  */
-export async function runSetup(options, { log = () => {}, env = process.env, fetch } = {}) {
-  const { region, endpoint, dryRun, identityPool, metricsNamespace } = options;
-  endpointUrl('kinesis', region, endpoint); // a bad --endpoint is refused before anything else
-  const credentials = loadCredentials(env);
-  const awsWith = (c) => awsClient({ region, endpoint, credentials: c, fetch });
+async function pass(options, { aws, awsWith, account, partition, dryRun, log }) {
   const calls = [];
   const ctx = {
     options,
-    log,
-    aws: awsWith(credentials),
+    aws,
     awsWith,
+    account,
+    partition,
+    dryRun,
+    log,
+    /** The calls recorded in this pass (their names). */
     created: new Set(),
-    /** A call that changes something: recorded, and made unless this is a dry run. */
+    /** A call that changes something: recorded, and made unless this is a dry pass. */
     async change(call, input, perform) {
       calls.push({ call, input });
       ctx.created.add(call);
@@ -82,29 +81,51 @@ export async function runSetup(options, { log = () => {}, env = process.env, fet
       }
     },
   };
-
-  const caller = await ctx.aws.query('sts', 'GetCallerIdentity');
-  ctx.account = xmlText(caller, 'Account');
-  ctx.partition = xmlText(caller, 'Arn').split(':')[1];
-
   const streamArn = await ensureStream(ctx);
-  const identityPoolId = identityPool === undefined ? null : await ensurePool(ctx);
-  const trustPolicy = identityPoolId ? cognitoTrust(identityPoolId) : accountTrust(ctx.partition, ctx.account);
-  const policy = producerPolicy(streamArn, metricsNamespace);
+  const identityPoolId = options.identityPool === undefined ? null : await ensurePool(ctx);
+  const trustPolicy = identityPoolId ? cognitoTrust(identityPoolId) : accountTrust(partition, account);
+  const policy = producerPolicy(streamArn, options.metricsNamespace);
   const roleArn = await ensureRole(ctx, trustPolicy);
   await ensureRolePolicy(ctx, policy);
   if (identityPoolId) await ensurePoolRole(ctx, identityPoolId, roleArn);
+  if (!dryRun && identityPoolId && calls.length > 0) await untilPoolCredentialsWork(ctx, identityPoolId);
+  return { streamArn, roleArn, identityPoolId, calls, trustPolicy, policy };
+}
 
-  if (dryRun) return { dryRun: true, account: ctx.account, streamArn, roleArn, identityPoolId, calls, trustPolicy, policy };
-  if (identityPoolId && ctx.created.size > 0) await untilPoolCredentialsWork(ctx, identityPoolId);
+/**
+ * Run the setup for checked `options` (see args.js). `log(line)` reports progress. Resolves to
+ * what the command prints: `{ streamArn, roleArn, identityPoolId, trust, options, snippet }`, or
+ * with `dryRun` `{ dryRun, calls, trustPolicy, policy, ... }`.
+ *
+ * A dry pass always comes first, so a name taken by something else or a stream being deleted
+ * stops the command before it has created anything; the real pass follows only when the dry
+ * one found something to do (a second run makes reads only).
+ */
+export async function runSetup(options, { log = () => {}, env = process.env, fetch } = {}) {
+  const { region, endpoint } = options;
+  endpointUrl('kinesis', region, endpoint); // a bad --endpoint is refused before anything else
+  const credentials = loadCredentials(env);
+  const awsWith = (c) => awsClient({ region, endpoint, credentials: c, fetch });
+  const aws = awsWith(credentials);
+  const caller = await aws.query('sts', 'GetCallerIdentity');
+  const account = xmlText(caller, 'Account');
+  const partition = xmlText(caller, 'Arn').split(':')[1];
+  const base = { aws, awsWith, account, partition };
+
+  const notes = [];
+  const plan = await pass(options, { ...base, dryRun: true, log: (line) => notes.push(line) });
+  const settled = options.dryRun || plan.calls.length === 0;
+  if (settled) notes.forEach((line) => log(line));
+  if (options.dryRun) return { dryRun: true, account, ...plan };
+  const { streamArn, roleArn, identityPoolId } = settled ? plan : await pass(options, { ...base, dryRun: false, log });
   return {
     streamArn,
     roleArn,
     identityPoolId,
     trust: identityPoolId
       ? `unauthenticated identities of Cognito identity pool ${identityPoolId} (browsers)`
-      : `principals of account ${ctx.account} allowed sts:AssumeRole on it (workers, servers)`,
+      : `principals of account ${account} allowed sts:AssumeRole on it (workers, servers)`,
     options: { region, streamArn, ...(endpoint !== undefined && { endpoint }) },
-    snippet: snippet(options, streamArn, roleArn, identityPoolId, ctx.account),
+    snippet: snippet(options, streamArn, roleArn, identityPoolId, account),
   };
 }

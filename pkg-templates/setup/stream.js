@@ -36,7 +36,7 @@ export async function ensureStream(ctx) {
   if (!summary) {
     const input = onDemand ? { StreamName: stream, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: stream, ShardCount: shards };
     await ctx.change('kinesis:CreateStream', input, () => ctx.aws.json('kinesis', 'CreateStream', input));
-    if (ctx.options.dryRun) return `arn:${ctx.partition}:kinesis:${ctx.options.region}:${ctx.account}:stream/${stream}`;
+    if (ctx.dryRun) return `arn:${ctx.partition}:kinesis:${ctx.options.region}:${ctx.account}:stream/${stream}`;
     summary = await untilActive(ctx);
   } else {
     if (summary.StreamStatus !== 'ACTIVE') summary = await untilActive(ctx);
@@ -47,7 +47,7 @@ export async function ensureStream(ctx) {
   if (retentionHours !== undefined && summary.RetentionPeriodHours < retentionHours) {
     const input = { StreamName: stream, RetentionPeriodHours: retentionHours };
     await ctx.change('kinesis:IncreaseStreamRetentionPeriod', input, () => ctx.aws.json('kinesis', 'IncreaseStreamRetentionPeriod', input));
-    if (!ctx.options.dryRun) await untilActive(ctx);
+    if (!ctx.dryRun) await untilActive(ctx);
   } else if (retentionHours !== undefined && summary.RetentionPeriodHours > retentionHours) {
     ctx.log(`stream "${stream}" keeps records ${summary.RetentionPeriodHours} hours, more than --retention-hours: left as it is`);
   }

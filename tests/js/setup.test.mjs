@@ -83,7 +83,7 @@ before(async () => {
     seen.push(operation);
     const keyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     if (keyId) keyIds.add(keyId);
-    let answer = intercept(operation, body.toString());
+    let answer = await intercept(operation, body.toString());
     if (!answer && ROLES_TARGET.test(operation)) answer = await poolRolesCall(operation, JSON.parse(body));
     answer ??= await forward(req, body);
     res.writeHead(answer.status, answer.headers).end(answer.body);
@@ -102,10 +102,10 @@ after(async () => {
 
 /** Run the bin: `{ status, stdout, stderr, json }`; the environment holds only what is given
  * (HOME is an empty directory, so no real ~/.aws is read). */
-async function setup(args, env = { AWS_ACCESS_KEY_ID: 'AKIDSETUP', AWS_SECRET_ACCESS_KEY: SECRET }) {
+async function setup(args, env = { AWS_ACCESS_KEY_ID: 'AKIDSETUP', AWS_SECRET_ACCESS_KEY: SECRET }, at = endpoint) {
   let out;
   try {
-    out = { status: 0, ...(await run(process.execPath, [CLI, 'setup', '--region', 'us-east-1', '--endpoint', endpoint, ...args], { env: { PATH: process.env.PATH, HOME: home, ...env } })) };
+    out = { status: 0, ...(await run(process.execPath, [CLI, 'setup', '--region', 'us-east-1', '--endpoint', at, ...args], { env: { PATH: process.env.PATH, HOME: home, ...env } })) };
   } catch (e) {
     out = { status: e.code, stdout: e.stdout, stderr: e.stderr };
   }
@@ -114,8 +114,8 @@ async function setup(args, env = { AWS_ACCESS_KEY_ID: 'AKIDSETUP', AWS_SECRET_AC
 }
 
 /** Reads answered by moto itself, not through the command under test. */
-async function motoCall(service, form) {
-  const res = await fetch(moto.url, {
+async function motoCall(service, form, url = moto.url) {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0` },
     body: new URLSearchParams(form).toString(),
@@ -128,7 +128,8 @@ async function cognito(operation, input) {
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityService.${operation}` },
     body: JSON.stringify(input),
   });
-  return res.json();
+  const text = await res.text();
+  return text === '' ? {} : JSON.parse(text);
 }
 const field = (xml, name) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
 const iamDocument = (xml, name) => JSON.parse(decodeURIComponent(field(xml, name)));
@@ -276,4 +277,132 @@ test('credentials from a profile of the shared credentials file; none at all is 
   const missingProfile = await setup(['--stream', 'nobody'], { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'absent' });
   assert.equal(missingProfile.status, 3);
   assert.match(missingProfile.stderr, /profile "absent" in .* has no aws_access_key_id/);
+});
+
+test('AccessDenied names the action refused (moto with IAM authorization on, checking every signature)', async () => {
+  const secured = await startMoto({ INITIAL_NO_AUTH_ACTION_COUNT: '7' });
+  try {
+    // Six unauthorised calls (moto counts the readiness probe too): two users, their keys and policies.
+    const unauthorised = async (form) => {
+      const out = await motoCall('iam', { Version: '2010-05-08', ...form }, secured.url);
+      assert.equal(out.status, 200, out.text);
+      return out.text;
+    };
+    const user = async (name, actions) => {
+      await unauthorised({ Action: 'CreateUser', UserName: name });
+      const key = await unauthorised({ Action: 'CreateAccessKey', UserName: name });
+      const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] };
+      await unauthorised({ Action: 'PutUserPolicy', UserName: name, PolicyName: 'p', PolicyDocument: JSON.stringify(policy) });
+      return { AWS_ACCESS_KEY_ID: field(key, 'AccessKeyId'), AWS_SECRET_ACCESS_KEY: field(key, 'SecretAccessKey') };
+    };
+    const admin = await user('admin', ['*']);
+    const ci = await user('ci', ['kinesis:*', 'sts:GetCallerIdentity', 'iam:GetRole', 'iam:GetRolePolicy']);
+
+    // Every call of a whole run passes moto's signature check.
+    const ok = await setup(['--stream', 'signed'], admin, secured.url);
+    assert.equal(ok.status, 0, ok.stderr);
+
+    const denied = await setup(['--stream', 'denied'], ci, secured.url);
+    assert.equal(denied.status, 4, denied.stderr);
+    assert.match(denied.stderr, /error \[AccessDenied\]: iam:CreateRole was refused: .*not authorized to perform: iam:CreateRole.* The caller may not iam:CreateRole/);
+
+    const forged = await setup(['--stream', 'denied'], { ...ci, AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, secured.url);
+    assert.equal(forged.status, 3);
+    assert.match(forged.stderr, /error \[Signing\]: sts:GetCallerIdentity was refused: SignatureDoesNotMatch.* Check the AWS credentials/);
+    assert.ok(!forged.stderr.includes('not-the-secret'));
+  } finally {
+    await secured.stop();
+  }
+});
+
+test('a stream being deleted stops the command before anything is created', async () => {
+  await kinesis.send(new CreateStreamCommand({ StreamName: 'leaving', ShardCount: 1 }));
+  // moto deletes at once: the stand-in answers as Kinesis does while a deletion runs.
+  intercept = (operation, body) =>
+    operation === 'Kinesis_20131202.DescribeStreamSummary' && JSON.parse(body).StreamName === 'leaving'
+      ? json(200, { StreamDescriptionSummary: { StreamName: 'leaving', StreamARN: streamArn('leaving'), StreamStatus: 'DELETING', RetentionPeriodHours: 24, OpenShardCount: 1 } })
+      : undefined;
+  seen = [];
+  try {
+    const out = await setup(['--stream', 'leaving', '--identity-pool', 'leaving pages']);
+    assert.equal(out.status, 5);
+    assert.match(out.stderr, /error \[Validation\]: stream "leaving" is being deleted: run this again once it is gone/);
+    assert.deepEqual(seen.filter((o) => MUTATING.test(o)), []);
+  } finally {
+    intercept = () => undefined;
+  }
+});
+
+test('names taken by something else: a role with another trust policy, pools with other settings; nothing is created', async () => {
+  const lambdaTrust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+  await motoCall('iam', { Action: 'CreateRole', Version: '2010-05-08', RoleName: 'taken', AssumeRolePolicyDocument: JSON.stringify(lambdaTrust) });
+  /** A run that must fail before changing anything. */
+  const refused = async (args) => {
+    seen = [];
+    const out = await setup(args);
+    assert.deepEqual(seen.filter((o) => MUTATING.test(o)), [], `${args}: nothing created`);
+    return out;
+  };
+  const role = await refused(['--stream', 'fresh', '--role', 'taken']);
+  assert.equal(role.status, 5);
+  assert.match(role.stderr, /error \[Validation\]: IAM role "taken" exists with another trust policy .*lambda\.amazonaws\.com.*: choose another name with --role/);
+
+  await cognito('CreateIdentityPool', { IdentityPoolName: 'members only', AllowUnauthenticatedIdentities: false });
+  const closed = await refused(['--stream', 'fresh', '--identity-pool', 'members only']);
+  assert.equal(closed.status, 5);
+  assert.match(closed.stderr, /identity pool "members only" \(us-east-1:[0-9a-f-]+\) exists and does not allow unauthenticated identities: pass another name to --identity-pool/);
+
+  const { IdentityPoolId: shared } = await cognito('CreateIdentityPool', { IdentityPoolName: 'shared', AllowUnauthenticatedIdentities: true });
+  await cognito('SetIdentityPoolRoles', { IdentityPoolId: shared, Roles: { unauthenticated: `arn:aws:iam::${ACCOUNT}:role/someone-else` } });
+  await motoCall('iam', { Action: 'CreateRole', Version: '2010-05-08', RoleName: 'kinesis-edge-fresh-unauth', AssumeRolePolicyDocument: JSON.stringify(cognitoTrust(shared)) });
+  const otherRole = await refused(['--stream', 'fresh', '--identity-pool', 'shared']);
+  assert.equal(otherRole.status, 5);
+  assert.match(otherRole.stderr, new RegExp(`identity pool ${shared} gives unauthenticated identities another role \\(arn:aws:iam::${ACCOUNT}:role/someone-else\\)`));
+
+  await cognito('CreateIdentityPool', { IdentityPoolName: 'twice', AllowUnauthenticatedIdentities: true });
+  await cognito('CreateIdentityPool', { IdentityPoolName: 'twice', AllowUnauthenticatedIdentities: true });
+  const twice = await refused(['--stream', 'fresh', '--identity-pool', 'twice']);
+  assert.equal(twice.status, 5);
+  assert.match(twice.stderr, /2 identity pools are named "twice"/);
+
+  await assert.rejects(describe('fresh'), (e) => e.name === 'ResourceNotFoundException', 'the stream was not created either');
+});
+
+test('IAM that has not propagated within --wait-seconds is a Timeout naming the last refusal', async () => {
+  intercept = (operation) =>
+    operation === 'AWSCognitoIdentityService.GetCredentialsForIdentity'
+      ? json(400, { __type: 'InvalidIdentityPoolConfigurationException', message: 'Invalid identity pool configuration. Check assigned IAM roles for this pool.' })
+      : undefined;
+  try {
+    const out = await setup(['--stream', 'slow-iam', '--identity-pool', 'slow iam', '--wait-seconds', '1']);
+    assert.equal(out.status, 1);
+    assert.match(out.stderr, /error \[Timeout\]: waited 1 s for IAM to propagate .*InvalidIdentityPoolConfigurationException.*Everything is created/);
+  } finally {
+    intercept = () => undefined;
+  }
+});
+
+test('arguments are checked before any call', async () => {
+  seen = [];
+  const cases = [
+    [['--stream', 's', '--shards', '0'], /--shards must be a whole number from 1 to 100000 \(got "0"\)/],
+    [['--stream', 's', '--shards', '2', '--on-demand'], /--shards and --on-demand exclude each other/],
+    [['--stream', 'no spaces'], /--stream must be 1-128 of/],
+    [['--stream', 's', '--retention-hours', '12'], /--retention-hours must be a whole number from 24 to 8760/],
+    [['--stream', 's', '--colour'], /Unknown option '--colour'/],
+    [['--stream', 'x'.repeat(60)], /--role must be 1-64 .* made from --stream: pass a shorter --role/],
+  ];
+  for (const [args, message] of cases) {
+    const out = await setup(args);
+    assert.equal(out.status, 2, `${args}: ${out.stderr}`);
+    assert.match(out.stderr, /error \[InvalidOption\]/);
+    assert.match(out.stderr, message);
+  }
+  const endpointOut = await setup(['--stream', 's'], undefined, 'ftp://127.0.0.1:1');
+  assert.equal(endpointOut.status, 2);
+  assert.match(endpointOut.stderr, /endpoint/);
+  assert.deepEqual(seen, []);
+  const help = await run(process.execPath, [CLI, 'setup', '--help']);
+  assert.match(help.stdout, /Usage: kinesis-edge setup --region R --stream NAME/);
+  await assert.rejects(run(process.execPath, [CLI, 'teardown']), (e) => e.code === 2 && /unknown command "teardown"/.test(e.stderr));
 });

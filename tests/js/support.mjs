@@ -90,10 +90,11 @@ export async function readStream(client, name) {
 }
 
 /** moto's server (PyPI) on a free loopback port (freePort), started as its own process and
- * ready for calls: `{ url, port, stop() }` (stops that process only). */
-export async function startMoto() {
+ * ready for calls: `{ url, port, stop() }` (stops that process only). `env` adds to its
+ * environment (INITIAL_NO_AUTH_ACTION_COUNT turns IAM authorization on after that many calls). */
+export async function startMoto(env = {}) {
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', env: { ...process.env, ...env } });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; ; i++) {
     try {
