@@ -44,7 +44,7 @@ export async function ensurePool(ctx) {
 
 /** Unauthenticated identities of the pool get `roleArn`; the pool's other roles are kept. */
 export async function ensurePoolRole(ctx, identityPoolId, roleArn) {
-  const current = ctx.created.has('cognito-identity:CreateIdentityPool')
+  const current = ctx.changed.has('cognito-identity:CreateIdentityPool')
     ? {}
     : await ctx.aws.json('cognito-identity', 'GetIdentityPoolRoles', { IdentityPoolId: identityPoolId });
   const roles = current.Roles ?? {};

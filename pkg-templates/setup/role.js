@@ -44,7 +44,7 @@ export async function ensureRole(ctx, trust) {
 export async function ensureRolePolicy(ctx, policy) {
   const { role: name } = ctx.options;
   // A role that would be created in a dry run has no policy to read yet.
-  const found = ctx.created.has('iam:CreateRole') ? null : await existing(ctx, 'GetRolePolicy', { RoleName: name, PolicyName: POLICY_NAME });
+  const found = ctx.changed.has('iam:CreateRole') ? null : await existing(ctx, 'GetRolePolicy', { RoleName: name, PolicyName: POLICY_NAME });
   if (found && sameDocument(readPolicyDocument(xmlText(found, 'PolicyDocument')), policy)) {
     ctx.log(`IAM role "${name}" has the inline policy "${POLICY_NAME}" asked for: left as it is`);
     return;

@@ -12,6 +12,7 @@ import { ensureRole, ensureRolePolicy } from './role.js';
 import { ensurePool, ensurePoolRole, untilPoolCredentialsWork } from './pool.js';
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const FIRST_POLL_MS = 250;
 const POLL_MS = 2000;
 
 /** The code to paste: a producer writing with the role's credentials. */
@@ -58,26 +59,27 @@ async function pass(options, { aws, awsWith, account, partition, dryRun, log }) 
     partition,
     dryRun,
     log,
-    /** The calls recorded in this pass (their names). */
-    created: new Set(),
+    /** The names of the calls that change something, recorded in this pass. */
+    changed: new Set(),
     /** A call that changes something: recorded, and made unless this is a dry pass. */
     async change(call, input, perform) {
       calls.push({ call, input });
-      ctx.created.add(call);
+      ctx.changed.add(call);
       if (dryRun) return undefined;
       log(`${call} ${JSON.stringify(input)}`);
       return perform();
     },
-    /** Polls `attempt` until it gives a value, for at most --wait-seconds. */
+    /** Polls `attempt` until it gives a value, for at most --wait-seconds, at growing intervals
+     * (what is quick is seen quickly; what takes minutes is not asked every moment). */
     async waitUntil(what, attempt, detail = () => '') {
       const deadline = Date.now() + options.waitMs;
-      for (;;) {
+      for (let interval = FIRST_POLL_MS; ; interval = Math.min(interval * 2, POLL_MS)) {
         const value = await attempt();
         if (value !== undefined) return value;
         const left = deadline - Date.now();
         if (left <= 0) throw kinesisError('Timeout', `waited ${options.waitMs / 1000} s for ${what}${detail()} (--wait-seconds)`);
         log(`waiting for ${what}`);
-        await pause(Math.min(POLL_MS, left));
+        await pause(Math.min(interval, left));
       }
     },
   };

@@ -315,6 +315,29 @@ test('AccessDenied names the action refused (moto with IAM authorization on, che
   }
 });
 
+test('a stream still CREATING (or UPDATING after a retention change) is waited for until ACTIVE', async () => {
+  const answers = ['CREATING', 'CREATING', 'ACTIVE', 'UPDATING', 'ACTIVE'];
+  const statuses = [];
+  // moto's streams are ACTIVE at once: the stand-in answers as Kinesis does meanwhile.
+  intercept = async (operation, body) => {
+    if (operation !== 'Kinesis_20131202.DescribeStreamSummary' || JSON.parse(body).StreamName !== 'patient' || !seen.includes('Kinesis_20131202.CreateStream')) return undefined;
+    const status = answers.shift() ?? 'ACTIVE';
+    statuses.push(status);
+    const summary = await describe('patient');
+    return json(200, { StreamDescriptionSummary: { ...summary, StreamCreationTimestamp: undefined, StreamStatus: status } });
+  };
+  seen = [];
+  try {
+    const out = await setup(['--stream', 'patient', '--retention-hours', '72']);
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(statuses, ['CREATING', 'CREATING', 'ACTIVE', 'UPDATING', 'ACTIVE']);
+    assert.match(out.stderr, /waiting for stream "patient" to become ACTIVE/);
+    assert.equal((await describe('patient')).RetentionPeriodHours, 72);
+  } finally {
+    intercept = () => undefined;
+  }
+});
+
 test('a stream being deleted stops the command before anything is created', async () => {
   await kinesis.send(new CreateStreamCommand({ StreamName: 'leaving', ShardCount: 1 }));
   // moto deletes at once: the stand-in answers as Kinesis does while a deletion runs.
@@ -405,4 +428,47 @@ test('arguments are checked before any call', async () => {
   const help = await run(process.execPath, [CLI, 'setup', '--help']);
   assert.match(help.stdout, /Usage: kinesis-edge setup --region R --stream NAME/);
   await assert.rejects(run(process.execPath, [CLI, 'teardown']), (e) => e.code === 2 && /unknown command "teardown"/.test(e.stderr));
+});
+
+test('Kinesis LimitExceeded and IAM/STS Throttling answers are retried with backoff', async () => {
+  const throttled = new Map([
+    ['sts:GetCallerIdentity', 2],
+    ['Kinesis_20131202.CreateStream', 1],
+  ]);
+  intercept = (operation) => {
+    const left = throttled.get(operation);
+    if (!left) return undefined;
+    throttled.set(operation, left - 1);
+    return operation.startsWith('sts:')
+      ? { status: 400, headers: { 'content-type': 'text/xml' }, body: '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>' }
+      : json(400, { __type: 'LimitExceededException', message: 'too many streams being created at once' });
+  };
+  seen = [];
+  try {
+    const out = await setup(['--stream', 'busy']);
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(seen.filter((o) => o === 'sts:GetCallerIdentity' || o.endsWith('CreateStream')), [
+      'sts:GetCallerIdentity',
+      'sts:GetCallerIdentity',
+      'sts:GetCallerIdentity',
+      'Kinesis_20131202.CreateStream',
+      'Kinesis_20131202.CreateStream',
+    ]);
+    assert.equal((await describe('busy')).StreamStatus, 'ACTIVE');
+  } finally {
+    intercept = () => undefined;
+  }
+});
+
+test('the XML reader takes what AWS sends and refuses anything else', async () => {
+  const { parseXml, xmlText, xmlFind } = await import('../../pkg-templates/setup/xml.js');
+  const doc = parseXml('<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><a:B x=\'1\'>x &lt;&amp;&gt; &#65;&#x42; &quot;&apos;</a:B><C/><D><E>deep</E></D></R>');
+  assert.equal(xmlText(doc, 'B'), 'x <&> AB "\'');
+  assert.equal(xmlText(doc, 'C'), '');
+  assert.equal(xmlText(xmlFind(doc, 'D'), 'E'), 'deep');
+  assert.throws(() => xmlText(doc, 'Missing'), (e) => e.code === 'InvalidResponse' && /R\/Missing/.test(e.message));
+  for (const bad of ['<R><!-- c --></R>', '<R><![CDATA[x]]></R>', '<!DOCTYPE R><R/>', '<R><A></R>', '<R></R><S/>', '<R>a & b</R>', '<R>&nbsp;</R>', '<R>', 'text']) {
+    assert.throws(() => parseXml(bad), (e) => e.code === 'InvalidResponse', bad);
+  }
+  assert.throws(() => xmlText(parseXml('<R><A>1</A><A>2</A></R>'), 'A'), /occurs 2 times/);
 });
