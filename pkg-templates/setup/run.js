@@ -1,6 +1,6 @@
-// `kinesis-edge setup`: in the order that works (pool, then the role trusting that pool, then
-// the pool's role, then the wait for IAM), each step finding what exists before creating
-// anything, so a second run changes nothing and prints the same.
+// `kinesis-edge setup`: in the order that works (the stream, the pool, the role trusting that
+// pool and its policy, the pool's role, then the wait for IAM), each step finding what exists
+// before creating anything, so a second run changes nothing and prints the same.
 import { endpointUrl } from '../kinesis_edge.js';
 import { kinesisError } from '../errors.js';
 import { awsClient } from './aws.js';
@@ -18,31 +18,23 @@ const POLL_MS = 2000;
 /** The code to paste: a producer writing with the role's credentials. */
 function snippet({ region, endpoint }, streamArn, roleArn, identityPoolId, account) {
   const q = JSON.stringify;
-  const at = endpoint === undefined ? '' : `, endpoint: ${q(endpoint)}`;
-  const lines = identityPoolId
-    ? [
-        "import { KinesisProducer, fromCognitoIdentityPool } from 'kinesis-edge';",
-        '',
-        'const producer = new KinesisProducer({',
-        `  region: ${q(region)},`,
-        `  streamArn: ${q(streamArn)},`,
-        ...(endpoint === undefined ? [] : [`  endpoint: ${q(endpoint)},`]),
-        `  credentials: fromCognitoIdentityPool({ identityPoolId: ${q(identityPoolId)}${at} }),`,
-        '});',
-      ]
+  const credentials = identityPoolId
+    ? [`  credentials: fromCognitoIdentityPool({ identityPoolId: ${q(identityPoolId)}${endpoint === undefined ? '' : `, endpoint: ${q(endpoint)}`} }),`]
     : [
-        "import { KinesisProducer } from 'kinesis-edge';",
-        '',
-        'const producer = new KinesisProducer({',
-        `  region: ${q(region)},`,
-        `  streamArn: ${q(streamArn)},`,
-        ...(endpoint === undefined ? [] : [`  endpoint: ${q(endpoint)},`]),
         `  // Your function returning sts:AssumeRole credentials of ${roleArn}`,
         `  // ({ accessKeyId, secretAccessKey, sessionToken, expiration }); the role trusts account ${account}.`,
         '  credentials: getRoleCredentials,',
-        '});',
       ];
-  return lines.join('\n');
+  return [
+    `import { KinesisProducer${identityPoolId ? ', fromCognitoIdentityPool' : ''} } from 'kinesis-edge';`,
+    '',
+    'const producer = new KinesisProducer({',
+    `  region: ${q(region)},`,
+    `  streamArn: ${q(streamArn)},`,
+    ...(endpoint === undefined ? [] : [`  endpoint: ${q(endpoint)},`]),
+    ...credentials,
+    '});',
+  ].join('\n');
 }
 
 /**
