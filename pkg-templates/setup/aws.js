@@ -9,6 +9,7 @@ import { parseXml, xmlFind, xmlText } from './xml.js';
 const encoder = new TextEncoder();
 const RETRIED = new Set(['Throttled', 'ServiceUnavailable', 'Network']);
 const ATTEMPTS = 4;
+const RETRY_DELAY_MS = 250;
 const JSON_TARGETS = { kinesis: 'Kinesis_20131202', 'cognito-identity': 'AWSCognitoIdentityService' };
 const QUERY_VERSIONS = { iam: '2010-05-08', sts: '2011-06-15' };
 
@@ -50,9 +51,9 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A client for `{ region, endpoint?, credentials }`: `json(service, operation, input)` and
  * `query(service, action, params)`; with `endpoint`, every service is sent to that one URL.
- * `fetch` and `retryDelayMs` are for tests.
+ * Throttling, 5xx and network failures are tried again (4 attempts, jittered backoff).
  */
-export function awsClient({ region, endpoint, credentials, fetch: fetchFn = globalThis.fetch, retryDelayMs = 250 }) {
+export function awsClient({ region, endpoint, credentials }) {
   function target(service) {
     if (service !== 'iam') return { url: endpointUrl(service, region, endpoint), region };
     const home = iamEndpoint(region);
@@ -66,7 +67,7 @@ export function awsClient({ region, endpoint, credentials, fetch: fetchFn = glob
       let response;
       let text;
       try {
-        response = await fetchFn(url, { method: 'POST', headers: { ...headers, ...signed }, body });
+        response = await fetch(url, { method: 'POST', headers: { ...headers, ...signed }, body });
         text = await response.text();
       } catch (e) {
         response = null;
@@ -77,7 +78,7 @@ export function awsClient({ region, endpoint, credentials, fetch: fetchFn = glob
         ? answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, errorBody(text))
         : kinesisError('Network', `could not reach ${url}: ${text}`);
       if (!RETRIED.has(error.code) || attempt === ATTEMPTS) throw refused(error, action);
-      await pause(retryDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      await pause(RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
     }
   }
 

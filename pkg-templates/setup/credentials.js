@@ -24,7 +24,8 @@ function parseIni(text) {
   return sections;
 }
 
-export function loadCredentials(env = process.env) {
+export function loadCredentials() {
+  const { env } = process;
   if (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY) {
     if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
       throw kinesisError('Credentials', 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');

@@ -39,9 +39,10 @@ function snippet({ region, endpoint }, streamArn, roleArn, identityPoolId, accou
 
 /**
  * One pass over the steps. A dry pass makes only reads and records the calls that would change
- * something; a real pass makes them.
+ * something; a real pass makes them. `log` tells what was found (kept back in a dry pass that a
+ * real one follows); `progress` tells of waits as they happen.
  */
-async function pass(options, { aws, awsWith, account, partition, dryRun, log }) {
+async function pass(options, { aws, awsWith, account, partition, dryRun, log, progress }) {
   const calls = [];
   const ctx = {
     options,
@@ -70,7 +71,7 @@ async function pass(options, { aws, awsWith, account, partition, dryRun, log }) 
         if (value !== undefined) return value;
         const left = deadline - Date.now();
         if (left <= 0) throw kinesisError('Timeout', `waited ${options.waitMs / 1000} s for ${what}${detail()} (--wait-seconds)`);
-        log(`waiting for ${what}`);
+        progress(`waiting for ${what}`);
         await pause(Math.min(interval, left));
       }
     },
@@ -95,16 +96,16 @@ async function pass(options, { aws, awsWith, account, partition, dryRun, log }) 
  * stops the command before it has created anything; the real pass follows only when the dry
  * one found something to do (a second run makes reads only).
  */
-export async function runSetup(options, { log = () => {}, env = process.env, fetch } = {}) {
+export async function runSetup(options, { log = () => {} } = {}) {
   const { region, endpoint } = options;
   endpointUrl('kinesis', region, endpoint); // a bad --endpoint is refused before anything else
-  const credentials = loadCredentials(env);
-  const awsWith = (c) => awsClient({ region, endpoint, credentials: c, fetch });
+  const credentials = loadCredentials();
+  const awsWith = (c) => awsClient({ region, endpoint, credentials: c });
   const aws = awsWith(credentials);
   const caller = await aws.query('sts', 'GetCallerIdentity');
   const account = xmlText(caller, 'Account');
   const partition = xmlText(caller, 'Arn').split(':')[1];
-  const base = { aws, awsWith, account, partition };
+  const base = { aws, awsWith, account, partition, progress: log };
 
   const notes = [];
   const plan = await pass(options, { ...base, dryRun: true, log: (line) => notes.push(line) });

@@ -36,8 +36,10 @@ export async function ensureStream(ctx) {
   if (!summary) {
     const input = onDemand ? { StreamName: stream, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: stream, ShardCount: shards };
     await ctx.change('kinesis:CreateStream', input, () => ctx.aws.json('kinesis', 'CreateStream', input));
-    if (ctx.dryRun) return `arn:${ctx.partition}:kinesis:${ctx.options.region}:${ctx.account}:stream/${stream}`;
-    summary = await untilActive(ctx);
+    // A new stream keeps records 24 hours: a dry run plans the retention change too.
+    summary = ctx.dryRun
+      ? { StreamARN: `arn:${ctx.partition}:kinesis:${ctx.options.region}:${ctx.account}:stream/${stream}`, RetentionPeriodHours: 24 }
+      : await untilActive(ctx);
   } else {
     if (summary.StreamStatus !== 'ACTIVE') summary = await untilActive(ctx);
     const mode = summary.StreamModeDetails?.StreamMode;

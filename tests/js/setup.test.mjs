@@ -163,8 +163,12 @@ const cognitoTrust = (poolId) => ({
 const MUTATING = /Create|Put|Set|Increase|Update|Delete/;
 
 test('with --identity-pool: stream, role and pool in place; a second run changes nothing; a producer from the printed snippet writes with the pool credentials', async () => {
-  seen = [];
   const args = ['--stream', 'pages', '--on-demand', '--identity-pool', 'web pages', '--metrics', '--retention-hours', '48'];
+  const dry = await setup([...args, '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.equal(dry.json.identityPoolId, '<new identity pool id>');
+  assert.deepEqual(dry.json.trustPolicy, cognitoTrust('<new identity pool id>'));
+  seen = [];
   const first = await setup(args);
   assert.equal(first.status, 0, first.stderr);
   const out = first.json;
@@ -176,6 +180,8 @@ test('with --identity-pool: stream, role and pool in place; a second run changes
   // The order that works: pool, role trusting it, its policy, the pool's role, then the wait
   // (GetId, GetCredentialsForIdentity, DescribeStreamSummary with those credentials).
   const made = seen.filter((o) => MUTATING.test(o) || /GetId$|GetCredentialsForIdentity/.test(o));
+  const planned = dry.json.calls.map((c) => c.call.replace(/^kinesis:/, 'Kinesis_20131202.').replace(/^cognito-identity:/, 'AWSCognitoIdentityService.'));
+  assert.deepEqual(made.slice(0, -2), planned, 'the dry run listed the calls the run made');
   assert.deepEqual(made, [
     'Kinesis_20131202.CreateStream',
     'Kinesis_20131202.IncreaseStreamRetentionPeriod',
