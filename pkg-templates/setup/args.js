@@ -1,6 +1,8 @@
 // The setup command's arguments, checked before any call is made: a wrong value is an
-// `InvalidOption` naming the flag.
+// `InvalidOption` naming the flag. The region, stream name and endpoint are checked by the core
+// by the rules the producer applies to them.
 import { parseArgs } from 'node:util';
+import { endpointUrl, streamFields } from '../kinesis_edge.js';
 import { kinesisError } from '../errors.js';
 
 export const USAGE = `Usage: kinesis-edge setup --region R --stream NAME [options]
@@ -63,6 +65,20 @@ function matching(values, flag, pattern, why) {
   return raw;
 }
 
+/** The flags of the options the core checks. */
+const FLAGS = { region: 'region', streamName: 'stream', endpoint: 'endpoint' };
+
+/** The region, stream name and endpoint, checked as the producer checks them, before any call. */
+function checkWithCore({ region, stream, endpoint }) {
+  try {
+    streamFields(region, stream);
+    endpointUrl('kinesis', region, endpoint);
+  } catch (e) {
+    if (FLAGS[e.field]) e.message = `--${FLAGS[e.field]}: ${e.message}`;
+    throw e;
+  }
+}
+
 /** `{ help }`, or the checked options of `setup`. */
 export function parseSetupArgs(args, env = process.env) {
   let parsed;
@@ -75,9 +91,9 @@ export function parseSetupArgs(args, env = process.env) {
   if (v.help) return { help: true };
   const region = v.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw invalid('region', 'is required (or set AWS_REGION)');
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw invalid('region', `must be a region name such as eu-west-1 (got "${region}")`);
-  if (v.stream === undefined) throw invalid('stream', 'is required');
-  const stream = matching(v, 'stream', /^[\w.-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ . -');
+  const { stream, endpoint } = v;
+  if (stream === undefined) throw invalid('stream', 'is required');
+  checkWithCore({ region, stream, endpoint });
   if (v['on-demand'] && v.shards !== undefined) throw invalid('shards', 'and --on-demand exclude each other');
   const identityPool = matching(v, 'identity-pool', /^[\w\s+=,.@-]{1,128}$/, 'must be 1-128 of letters, digits, spaces and + = , . @ _ -');
   const role = v.role ?? `kinesis-edge-${stream}${identityPool === undefined ? '' : '-unauth'}`;
@@ -94,7 +110,7 @@ export function parseSetupArgs(args, env = process.env) {
     role,
     metricsNamespace: namespace ?? (v.metrics ? 'KinesisProducerLibrary' : undefined),
     retentionHours: integer(v, 'retention-hours', 24, 8760, undefined),
-    endpoint: v.endpoint,
+    endpoint,
     waitMs: integer(v, 'wait-seconds', 0, 86400, 300) * 1000,
     dryRun: Boolean(v['dry-run']),
   };

@@ -1,7 +1,6 @@
 // `kinesis-edge setup`: in the order that works (the stream, the pool, the role trusting that
 // pool and its policy, the pool's role, then the wait for IAM), each step finding what exists
 // before creating anything, so a second run changes nothing and prints the same.
-import { endpointUrl } from '../kinesis_edge.js';
 import { kinesisError } from '../errors.js';
 import { awsClient } from './aws.js';
 import { loadCredentials } from './credentials.js';
@@ -98,7 +97,6 @@ async function pass(options, { aws, awsWith, account, partition, dryRun, log, pr
  */
 export async function runSetup(options, { log = () => {} } = {}) {
   const { region, endpoint } = options;
-  endpointUrl('kinesis', region, endpoint); // a bad --endpoint is refused before anything else
   const credentials = loadCredentials();
   const awsWith = (c) => awsClient({ region, endpoint, credentials: c });
   const aws = awsWith(credentials);

@@ -416,7 +416,8 @@ test('arguments are checked before any call', async () => {
   const cases = [
     [['--stream', 's', '--shards', '0'], /--shards must be a whole number from 1 to 100000 \(got "0"\)/],
     [['--stream', 's', '--shards', '2', '--on-demand'], /--shards and --on-demand exclude each other/],
-    [['--stream', 'no spaces'], /--stream must be 1-128 of/],
+    [['--stream', 'no spaces'], /--stream: invalid option `streamName`: must be 1 to 128 characters of \[a-zA-Z0-9_.-\]/],
+    [['--stream', 's', '--region', 'Nowhere'], /--region: invalid option `region`: must be an AWS region/],
     [['--stream', 's', '--retention-hours', '12'], /--retention-hours must be a whole number from 24 to 8760/],
     [['--stream', 's', '--colour'], /Unknown option '--colour'/],
     [['--stream', 'x'.repeat(60)], /--role must be 1-64 .* made from --stream: pass a shorter --role/],
@@ -429,7 +430,7 @@ test('arguments are checked before any call', async () => {
   }
   const endpointOut = await setup(['--stream', 's'], undefined, 'ftp://127.0.0.1:1');
   assert.equal(endpointOut.status, 2);
-  assert.match(endpointOut.stderr, /endpoint/);
+  assert.match(endpointOut.stderr, /error \[InvalidOption\]: --endpoint: invalid option `endpoint`: scheme must be http or https/);
   assert.deepEqual(seen, []);
   const help = await run(process.execPath, [CLI, 'setup', '--help']);
   assert.match(help.stdout, /Usage: kinesis-edge setup --region R --stream NAME/);
