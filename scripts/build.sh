@@ -18,13 +18,18 @@ node_modules/.bin/wasm-opt -ocimfs 10 -Oz --low-memory-unused --converge --strip
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/kinesis_edge_bg.wasm" -o "$out/kinesis_edge_bg.wasm"
-cp pkg-templates/* "$out/"
+cp -R pkg-templates/. "$out/"
 # The inlined entry (kinesis-edge/inline) carries the optimised wasm as base64.
 node -e '
   const fs = require("fs");
   const [entry, wasm] = process.argv.slice(1);
   fs.writeFileSync(entry, fs.readFileSync(entry, "utf8").replace("__KINESIS_EDGE_WASM_BASE64__", fs.readFileSync(wasm).toString("base64")));
 ' "$out/inline.js" "$out/kinesis_edge_bg.wasm"
+# The command (`kinesis-edge setup`) is one file with the Node entry's sources inside, bundled
+# before that entry is, so the command's modules and the entry share one wasm instance; no page
+# or worker entry imports it.
+node_modules/.bin/esbuild "$out/cli.js" --bundle --format=esm --platform=node --log-level=error \
+  --outfile="$out/cli.bundle.js" && mv "$out/cli.bundle.js" "$out/cli.js" && rm -r "$out/setup"
 # Node loads one file rather than a dozen modules: its entry is bundled (about 7 ms less to import).
 node_modules/.bin/esbuild "$out/node.js" --bundle --format=esm --platform=node --log-level=error \
   --outfile="$out/node.bundle.js" && mv "$out/node.bundle.js" "$out/node.js"

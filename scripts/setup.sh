@@ -26,9 +26,11 @@ fi
 # The rest only the tests need (`setup.sh --tests`).
 [ "${1:-}" = "--tests" ] || exit 0
 
-# moto's server stands in for Cognito identity pools in the credentials tests.
-if ! command -v moto_server >/dev/null 2>&1; then
-  python3 -m pip install --quiet 'moto[server]==5.2.1'
+# moto's server stands in for Cognito identity pools, IAM, STS and Kinesis in the credentials
+# and setup tests, at the version they are tested with: any other installed one is replaced.
+moto_pin=5.2.5
+if [ "$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$moto_pin" ] || ! command -v moto_server >/dev/null 2>&1; then
+  python3 -m pip install --quiet "moto[server]==$moto_pin"
 fi
 
 # The browser tests drive Debian's Chromium (never a browser a tool downloads).

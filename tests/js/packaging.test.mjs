@@ -143,3 +143,11 @@ test('publint and arethetypeswrong accept the package', async () => {
   ).catch((e) => e);
   assert.equal(attw.code ?? 0, 0, attw.stdout);
 });
+
+test('the packed package installs the `kinesis-edge` command (npx kinesis-edge setup)', async () => {
+  const dir = await project('command', {});
+  const { stdout } = await run('npm', ['exec', '--offline', '--', 'kinesis-edge', 'setup', '--help'], { cwd: dir });
+  assert.match(stdout, /^Usage: kinesis-edge setup --region R --stream NAME/);
+  // The command is one bundled file: nothing of it is left for a page to import.
+  assert.ok(!existsSync(join(dir, 'node_modules/kinesis-edge/setup')));
+});

@@ -2,6 +2,7 @@
 // JavaScript v3) that reads every shard back.
 import { before, after } from 'node:test';
 import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import {
   KinesisClient,
   CreateStreamCommand,
@@ -11,6 +12,7 @@ import {
   GetRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { freePort } from './workerd.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -110,4 +112,30 @@ export async function readUntil(reader, count, from = 'TRIM_HORIZON') {
   }
   clearTimeout(timer);
   return got;
+}
+
+/** moto's server (PyPI) on a free loopback port (freePort), started as its own process and
+ * ready for calls: `{ url, port, stop() }` (stops that process only). `env` adds to its
+ * environment (INITIAL_NO_AUTH_ACTION_COUNT turns IAM authorization on after that many calls). */
+export async function startMoto(env = {}) {
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', env: { ...process.env, ...env } });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      if (i > 200 || child.exitCode !== null) {
+        child.kill();
+        throw new Error('moto_server did not start');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    port,
+    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill()))),
+  };
 }
