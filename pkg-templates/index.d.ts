@@ -98,8 +98,9 @@ export interface AggregationOptions {
 export interface PutRecordInput {
   /** Bytes are sent as they are, strings as UTF-8, anything else as its JSON text. */
   data: Uint8Array | ArrayBuffer | ArrayBufferView | string | unknown;
-  /** 1 to 256 Unicode characters; its MD5 picks the shard. */
-  partitionKey: string;
+  /** 1 to 256 Unicode characters; its MD5 picks the shard. Optional on a stream with `AUTO`
+   * record distribution only (the record is then sent without one). */
+  partitionKey?: string;
   /** Decimal from 0 to 2^128-1; overrides the partition key's hash. */
   explicitHashKey?: string;
 }

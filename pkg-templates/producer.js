@@ -279,7 +279,7 @@ export class KinesisProducer {
     } catch (error) {
       return target.settle(index, error);
     }
-    this.#stage(data, record.partitionKey, record.explicitHashKey ?? undefined, target, index);
+    this.#stage(data, record.partitionKey ?? '', record.explicitHashKey ?? undefined, target, index);
   }
 
   #stage(data, key, hashKey, target, index) {

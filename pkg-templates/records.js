@@ -19,10 +19,13 @@ export function asBytes(value) {
 /** The record's data as bytes or text, or throws InvalidRecord for what is no record at all. */
 export function payload(record) {
   if (record === null || typeof record !== 'object') {
-    throw invalidRecord('expected { data, partitionKey, explicitHashKey? }');
+    throw invalidRecord('expected { data, partitionKey?, explicitHashKey? }');
   }
   const { data, partitionKey, explicitHashKey } = record;
-  if (typeof partitionKey !== 'string') throw invalidRecord('partitionKey must be a string');
+  // Absent: only an AUTO stream takes it, which the core knows.
+  if (partitionKey !== undefined && partitionKey !== null && typeof partitionKey !== 'string') {
+    throw invalidRecord('partitionKey must be a string');
+  }
   if (explicitHashKey !== undefined && explicitHashKey !== null && typeof explicitHashKey !== 'string') {
     throw invalidRecord('explicitHashKey must be a string');
   }

@@ -30,6 +30,10 @@ test('an AUTO stream gets no aggregate, even the first', async () => {
   try {
     const p = producer(standIn.endpoint, 'auto-stream', { aggregation: true });
     await Promise.all(Array.from({ length: 60 }, (_, i) => p.put(reading(i))));
+    // On an AUTO stream a record needs no partition key: sent without one.
+    const keyless = await p.put({ data: 'no key' });
+    assert.ok(keyless.sequenceNumber);
+    assert.deepEqual(standIn.taken, [[{ bytes: 6, partitionKey: undefined }]]);
     const stats = p.stats();
     await p.close();
     assert.equal(stats.aggregation, 'auto-distribution');
@@ -126,6 +130,14 @@ test('a stream still being created is waited for; the next producer reuses the a
     await standIn.close();
     await new Promise((resolve) => kinesalite.close(resolve));
   }
+});
+
+test('a record without a partition key is refused by a stream that places records by key', async () => {
+  await createStream(k.client, 'keyed-stream', 1);
+  const p = producer(k.endpoint, 'keyed-stream');
+  await assert.rejects(p.put({ data: 'no key' }), (e) => e.code === 'InvalidRecord' && /partitionKey is required/.test(e.message));
+  assert.ok((await p.put(reading(1))).sequenceNumber);
+  await p.close();
 });
 
 test('a missing stream settles its records as NotFound at once', async () => {

@@ -1,7 +1,8 @@
 // A loopback stand-in in front of kinesalite for the stream settings kinesalite does not have:
 // it rewrites `DescribeStreamSummary` answers (record distribution, record size limit) or
-// refuses them, and takes `PutRecords` calls holding records over kinesalite's 1 MiB itself
-// (answering every entry stored), recording what it took. Everything else is forwarded.
+// refuses them, and takes `PutRecords` calls holding records over kinesalite's 1 MiB or without
+// a partition key (an AUTO stream's) itself, answering every entry stored and recording what it
+// took. Everything else is forwarded.
 import http from 'node:http';
 
 const json = (res, status, body) => {
@@ -31,7 +32,7 @@ export async function startStreamStandIn(target, settings = {}) {
       }
       if (operation === 'PutRecords') {
         const records = JSON.parse(body).Records;
-        if (records.some((r) => Buffer.byteLength(r.Data, 'base64') > 1 << 20)) {
+        if (records.some((r) => Buffer.byteLength(r.Data, 'base64') > 1 << 20 || r.PartitionKey === undefined)) {
           taken.push(records.map((r) => ({ bytes: Buffer.from(r.Data, 'base64').length, partitionKey: r.PartitionKey })));
           return json(res, 200, {
             FailedRecordCount: 0,

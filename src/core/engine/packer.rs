@@ -546,7 +546,7 @@ mod properties {
             let mut b = Queue::default();
             for (id, record) in records.iter().enumerate() {
                 let encoded_len = entry_len(record);
-                prop_assume!(record.validate(1 << 20).is_ok() && fit.fits(1, encoded_len, record.size()));
+                prop_assume!(record.validate(1 << 20, false).is_ok() && fit.fits(1, encoded_len, record.size()));
                 b.push(Queued { id: id as u64, encoded_len, record: record.clone(), accepted_at: 0, attempts: 0, last_failure: None });
             }
             let map = ShardMap::new(vec![

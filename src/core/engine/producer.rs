@@ -177,7 +177,10 @@ impl Producer {
             return Err(Error::Closed);
         }
         let limit = self.stream.record_limit(&self.config.limits);
-        record.validate(limit.min(self.config.max_buffered_bytes))?;
+        record.validate(
+            limit.min(self.config.max_buffered_bytes),
+            self.stream.keys_optional(),
+        )?;
         if record.size() > self.config.limits.max_request_bytes {
             return Err(RecordError::TooLargeForRequest {
                 size: record.size(),
@@ -736,6 +739,13 @@ impl Producer {
         } = self.stream.on_answer(answer, &self.config.limits, now);
         if let (Some(auto), Some(g)) = (auto_distribution, self.grouping.as_mut()) {
             g.set_auto_distribution(auto);
+        }
+        if auto_distribution == Some(false) {
+            // The stream went back to partition keys: records put without one cannot go.
+            let failure = Rc::new(Error::from(RecordError::PartitionKeyRequired).to_failure());
+            for q in self.queue.take_out(|q| q.record.partition_key().is_empty()) {
+                self.settle(q, Outcome::Failed(Rc::clone(&failure)));
+            }
         }
         self.queue.requeue(send);
         for (q, f) in refuse {

@@ -601,9 +601,7 @@ fn refused_records_change_nothing() {
     p.put(rec("a"), 0).unwrap();
     assert!(matches!(
         p.put(rec(""), 0),
-        Err(Error::InvalidRecord(RecordError::PartitionKeyLength {
-            chars: 0
-        }))
+        Err(Error::InvalidRecord(RecordError::PartitionKeyRequired))
     ));
     let big = Record::new(&vec![b'x'; 1 << 20], "k", None);
     assert!(

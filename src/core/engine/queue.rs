@@ -220,6 +220,17 @@ impl Queue {
         (batch, size)
     }
 
+    /// Take out the records `which` names, the others keeping their order.
+    pub fn take_out(&mut self, mut which: impl FnMut(&Queued) -> bool) -> Vec<Queued> {
+        let (out, kept): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|q| which(q));
+        self.queue = kept.into();
+        for q in &out {
+            self.entry_bytes -= q.encoded_len;
+            self.record_bytes -= q.record.size();
+        }
+        out
+    }
+
     /// Whether any waiting record's key is not `busy`.
     pub fn has_key_outside(&self, busy: &KeySet) -> bool {
         self.queue

@@ -2,7 +2,8 @@
 //! whether the stream takes writes yet (`CREATING` is waited for), whether the service places
 //! records itself (`AUTO`: aggregation is off before the first aggregate), and its record
 //! limit. Plain records never wait for the answer; only records larger than every stream takes
-//! (1 MiB) are held until it says whether this one does.
+//! (1 MiB), and records without a partition key (which only an `AUTO` stream takes), are held
+//! until it says whether this one does.
 
 use crate::core::engine::events::RequestId;
 use crate::core::engine::queue::Queued;
@@ -57,7 +58,7 @@ pub struct StreamInfo {
     /// Asked again on this schedule while records flow (aggregation's map refresh).
     refresh_ms: Option<u64>,
     note: Option<String>,
-    /// Records over 1 MiB, put before the stream's limit was known.
+    /// Records over 1 MiB or without a partition key, put before the settings were known.
     held: Vec<Queued>,
 }
 
@@ -132,10 +133,18 @@ impl StreamInfo {
         }
     }
 
-    /// A record `put` took: held (returned `None`) when larger than every stream takes while
-    /// the stream's limit is unknown.
+    /// Whether `put` takes a record without a partition key: on an `AUTO` stream, and while
+    /// the settings are unknown (it is then held until they are).
+    pub fn keys_optional(&self) -> bool {
+        self.source == Source::Unknown || self.auto_distribution()
+    }
+
+    /// A record `put` took: held (returned `None`) while the settings are unknown when larger
+    /// than every stream takes or without a partition key.
     pub fn hold_if_unsure(&mut self, q: Queued) -> Option<Queued> {
-        if self.source == Source::Unknown && q.record.size() > DEFAULT_STREAM_RECORD_BYTES {
+        let unsure =
+            q.record.size() > DEFAULT_STREAM_RECORD_BYTES || q.record.partition_key().is_empty();
+        if self.source == Source::Unknown && unsure {
             self.held.push(q);
             return None;
         }
@@ -237,16 +246,20 @@ impl StreamInfo {
         }
         let limit = self.record_limit(limits);
         for q in self.take_held() {
-            match &verdict.missing {
-                Some(f) => verdict.refuse.push((q, f.clone())),
-                None if q.record.size() > limit => {
-                    let error = RecordError::TooLarge {
-                        size: q.record.size(),
-                        limit,
-                    };
-                    verdict.refuse.push((q, Error::from(error).to_failure()));
-                }
-                None => verdict.send.push(q),
+            let error = if q.record.size() > limit {
+                Some(RecordError::TooLarge {
+                    size: q.record.size(),
+                    limit,
+                })
+            } else if q.record.partition_key().is_empty() && !self.auto_distribution() {
+                Some(RecordError::PartitionKeyRequired)
+            } else {
+                None
+            };
+            match (&verdict.missing, error) {
+                (Some(f), _) => verdict.refuse.push((q, f.clone())),
+                (None, Some(e)) => verdict.refuse.push((q, Error::from(e).to_failure())),
+                (None, None) => verdict.send.push(q),
             }
         }
         verdict

@@ -371,3 +371,73 @@ fn a_fresh_answer_is_shared_with_the_streams_next_producer() {
         "too old: asked"
     );
 }
+
+#[test]
+fn records_without_a_partition_key_go_to_an_auto_stream_only() {
+    let auto = summary("ACTIVE", r#","RecordDistributionStrategy":"AUTO""#);
+    for (answer_body, taken) in [(auto.clone(), true), (summary("ACTIVE", ""), false)] {
+        let mut p = asking("");
+        let keyless = p.put(rec(""), 0).unwrap();
+        let keyed = p.put(rec("a"), 0).unwrap();
+        p.flush();
+        let describe = p.poll_transmit(0).unwrap();
+        let put = p.poll_transmit(0).unwrap();
+        assert_eq!(
+            entry_count(&put),
+            1,
+            "the keyless record waits for the answer"
+        );
+        p.handle_answer(put.id, status(200, &answer(&[OK])), 1);
+        assert_eq!(settled(&mut p)[0].id, keyed);
+        p.handle_answer(describe.id, status(200, answer_body.as_bytes()), 2);
+        if taken {
+            let put = p.poll_transmit(2).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&put.body).unwrap();
+            let entry = &body["Records"][0];
+            assert!(
+                entry.get("PartitionKey").is_none(),
+                "sent without one: {entry}"
+            );
+            assert_eq!(
+                put.body.len(),
+                put_records::Framing::new(&p.config().target)
+                    .body_len(1, put_records::entry_len(&rec("")))
+            );
+            p.handle_answer(put.id, status(200, &answer(&[OK])), 3);
+            assert!(matches!(settled(&mut p)[0].outcome, Outcome::Acked(_)));
+            assert!(
+                p.put(rec(""), 3).is_ok(),
+                "taken at put once the stream is known AUTO"
+            );
+        } else {
+            let s = settled(&mut p);
+            assert_eq!(s[0].id, keyless);
+            assert!(failure(&s[0]).message.contains("partitionKey is required"));
+            assert!(p.put(rec(""), 3).is_err(), "refused at put once known");
+        }
+    }
+
+    // The stream goes back to partition keys (a refresh's answer): keyless records still
+    // buffered cannot go.
+    let mut r = asking(r#","aggregation":{"shardMapRefreshMs":1000},"lingerMs":60000"#);
+    r.put(rec("c"), 0).unwrap();
+    let describe = r.poll_transmit(0).unwrap();
+    let list = r.poll_transmit(0).unwrap();
+    r.handle_answer(describe.id, status(200, auto.as_bytes()), 1);
+    r.handle_answer(list.id, status(200, br#"{"Shards":[]}"#), 1);
+    let lost = r.put(rec(""), 2).unwrap();
+    let again = r.poll_transmit(1_001).unwrap();
+    assert!(describing(&again), "asked again with the refresh");
+    r.handle_answer(
+        again.id,
+        status(200, summary("ACTIVE", "").as_bytes()),
+        1_002,
+    );
+    let s = settled(&mut r);
+    assert_eq!(s.iter().map(|s| s.id).collect::<Vec<_>>(), [lost]);
+    assert!(failure(&s[0]).message.contains("partitionKey is required"));
+    assert_eq!(
+        r.stats(1_002).aggregation,
+        AggregationMode::WaitingForShardMap
+    );
+}

@@ -4,7 +4,8 @@
 //! panic.
 //!
 //! `{"Records":[{"Data":"<base64>","PartitionKey":"<key>","ExplicitHashKey":"<n>"},...],
-//!   "StreamName":"<name>","StreamARN":"<arn>"}`
+//!   "StreamName":"<name>","StreamARN":"<arn>"}`; a record without a partition key (an `AUTO`
+//! stream's) has no `PartitionKey` member.
 
 use std::rc::Rc;
 
@@ -41,8 +42,11 @@ pub fn entry_len(record: &Record) -> usize {
 pub fn entry_len_parts(data_len: usize, key: &str, hash_key_len: Option<usize>) -> usize {
     DATA.len()
         + base64_len(data_len)
-        + KEY.len()
-        + escaped_len(key)
+        + if key.is_empty() {
+            0
+        } else {
+            KEY.len() + escaped_len(key)
+        }
         + hash_key_len.map_or(0, |n| HASH_KEY.len() + n)
         + ENTRY_END.len()
 }
@@ -88,8 +92,10 @@ impl Framing {
             let encoded = out.room(base64_len(r.data().len()));
             // The slice has exactly the encoded length, so this cannot fail.
             let _ = base64::engine::general_purpose::STANDARD.encode_slice(r.data(), encoded);
-            out.put(KEY);
             let key = r.partition_key();
+            if !key.is_empty() {
+                out.put(KEY);
+            }
             if escaped_len(key) == key.len() {
                 out.put(key.as_bytes());
             } else {

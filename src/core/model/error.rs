@@ -161,6 +161,8 @@ impl RetryClass {
 pub enum RecordError {
     #[error("partitionKey must be 1 to 256 Unicode characters, got {chars}")]
     PartitionKeyLength { chars: usize },
+    #[error("partitionKey is required: the stream places records by partition key (only an AUTO record distribution stream takes records without one)")]
+    PartitionKeyRequired,
     #[error("explicitHashKey must be a decimal integer from 0 to 2^128-1 with no leading zeros, got \"{shown}\"")]
     ExplicitHashKey { shown: String },
     #[error("record is {size} bytes (data plus partition key), over maxRecordBytes {limit}")]

@@ -155,14 +155,18 @@ impl Record {
     }
 
     /// Check the key, the hash key and the size against Kinesis's rules and `max_record_bytes`.
-    pub fn validate(&self, max_record_bytes: usize) -> Result<(), RecordError> {
+    /// A record without a partition key (empty) passes when `keyless` (an AUTO stream).
+    pub fn validate(&self, max_record_bytes: usize, keyless: bool) -> Result<(), RecordError> {
         // UTF-8 lead bytes are the characters (`chars().count()` links a vectorised counter).
         let chars = self
             .partition_key()
             .bytes()
             .filter(|b| b & 0xC0 != 0x80)
             .count();
-        if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
+        if chars == 0 && !keyless {
+            return Err(RecordError::PartitionKeyRequired);
+        }
+        if chars > MAX_PARTITION_KEY_CHARS {
             return Err(RecordError::PartitionKeyLength { chars });
         }
         if let Some(key) = self.explicit_hash_key() {
@@ -262,23 +266,23 @@ mod tests {
 
     #[test]
     fn partition_key_edges() {
-        assert!(rec(1, &"k".repeat(256)).validate(1 << 20).is_ok());
+        assert!(rec(1, &"k".repeat(256)).validate(1 << 20, false).is_ok());
         assert_eq!(
-            rec(1, &"k".repeat(257)).validate(1 << 20),
+            rec(1, &"k".repeat(257)).validate(1 << 20, false),
             Err(RecordError::PartitionKeyLength { chars: 257 })
         );
         assert_eq!(
-            rec(1, "").validate(1 << 20),
-            Err(RecordError::PartitionKeyLength { chars: 0 })
+            rec(1, "").validate(1 << 20, false),
+            Err(RecordError::PartitionKeyRequired)
         );
         // 256 four-byte characters are 1024 bytes but 256 characters: allowed.
-        assert!(rec(1, &"𝄞".repeat(256)).validate(1 << 20).is_ok());
-        assert!(rec(1, &"é".repeat(257)).validate(1 << 20).is_err());
+        assert!(rec(1, &"𝄞".repeat(256)).validate(1 << 20, false).is_ok());
+        assert!(rec(1, &"é".repeat(257)).validate(1 << 20, false).is_err());
     }
 
     #[test]
     fn empty_data_is_allowed() {
-        assert!(rec(0, "k").validate(1 << 20).is_ok());
+        assert!(rec(0, "k").validate(1 << 20, false).is_ok());
     }
 
     #[test]
@@ -317,17 +321,17 @@ mod tests {
 
     #[test]
     fn record_size_edges() {
-        assert!(rec(999, "k").validate(1000).is_ok());
+        assert!(rec(999, "k").validate(1000, false).is_ok());
         assert_eq!(
-            rec(1000, "k").validate(1000),
+            rec(1000, "k").validate(1000, false),
             Err(RecordError::TooLarge {
                 size: 1001,
                 limit: 1000
             })
         );
         // Multibyte keys count their UTF-8 bytes toward the record size.
-        assert!(rec(996, "éé").validate(1000).is_ok());
-        assert!(rec(997, "éé").validate(1000).is_err());
+        assert!(rec(996, "éé").validate(1000, false).is_ok());
+        assert!(rec(997, "éé").validate(1000, false).is_err());
     }
 
     #[test]
@@ -387,7 +391,7 @@ mod properties {
         #[test]
         fn validation_never_panics(data_len in 0usize..3000, key in "\\PC{0,300}", limit in 1usize..4000) {
             let record = Record::new(&vec![0xab; data_len], &key, None);
-            if record.validate(limit).is_ok() {
+            if record.validate(limit, false).is_ok() {
                 prop_assert!((1..=MAX_PARTITION_KEY_CHARS).contains(&key.chars().count()));
                 prop_assert!(record.size() <= limit);
             }
