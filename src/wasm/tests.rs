@@ -14,7 +14,8 @@ use crate::core::kinesis::errors::failure;
 use crate::core::Error;
 
 const NOW: f64 = 1_700_000_000_000.0;
-const OPTIONS: &str = r#"{"region":"us-east-1","streamName":"readings","lingerMs":0,
+/// The stream's settings are given: no `DescribeStreamSummary` call to script.
+const OPTIONS: &str = r#"{"region":"us-east-1","streamName":"readings","lingerMs":0,"streamSettings":{},
     "credentials":{"accessKeyId":"AKID","secretAccessKey":"SECRET"}}"#;
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -169,7 +170,11 @@ fn a_request_goes_out_signed_and_its_answer_settles_the_records() {
         layout.split('\n').count() - 1,
         "a number for every name but the empty line"
     );
-    assert_eq!(core.stats_text(), "off\n");
+    assert_eq!(
+        core.stats_text(),
+        "off\n\n",
+        "aggregation, no note, no stream note"
+    );
 }
 
 #[wasm_bindgen_test]
