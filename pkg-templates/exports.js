@@ -4,3 +4,4 @@ export { signRequest } from './sign.js';
 export { isKinesisEdgeError } from './errors.js';
 export { KinesisReader } from './reader.js';
 export { fromCognitoIdentityPool } from './cognito.js';
+export { signDeviceRequest } from './device-sign.js';

@@ -53,3 +53,14 @@ async function use(): Promise<void> {
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
 }
 void use;
+
+// signDeviceRequest: the Standard Webhooks headers a device sends.
+import { signDeviceRequest, type DeviceRequestHeaders } from 'kinesis-edge';
+async function signAsDevice(): Promise<void> {
+  const signed: DeviceRequestHeaders = await signDeviceRequest({ deviceId: 'thermo-1', secret: 'whsec_a2V5', body: '{"temperature":21}', timestamp: new Date() });
+  const headers: Record<string, string> = { ...signed };
+  void headers['webhook-signature'];
+  // @ts-expect-error the body is required
+  void signDeviceRequest({ deviceId: 'thermo-1', secret: 'whsec_a2V5' });
+}
+void signAsDevice;
