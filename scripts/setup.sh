@@ -31,6 +31,11 @@ if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]==5.2.1'
 fi
 
+# The ingest worker's test signs its device requests with the Standard Webhooks reference library.
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null)" != 1.1.0 ]; then
+  python3 -m pip install --quiet 'standardwebhooks==1.1.0'
+fi
+
 # The browser tests drive Debian's Chromium (never a browser a tool downloads).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)

@@ -245,7 +245,11 @@ test('replays, stale and future timestamps, rotated-out secrets, unknown and dis
 });
 
 test('under per-record failures, throttling and refusals from Kinesis, every reading is stored once or dead-lettered with its code', async () => {
-  proxy.set({ failEntries: 0.3, requestErrors: 0.15, refuseRequests: 0, every: { requestErrors: 2, refuseRequests: 5 } });
+  // First Kinesis throttles everything, until readings outlive the consumer's delivery deadline
+  // and are sent again as new, delayed messages; then it fails some entries and requests, and
+  // refuses some requests for good.
+  proxy.set({ requestErrors: 1 });
+  const mixed = { failEntries: 0.4, requestErrors: 0.15, every: { requestErrors: 2, refuseRequests: 5 } };
   const t = now();
   const requests = Array.from({ length: 200 }, (_, i) => ({
     device: fleetId(100 + (i % 100)),
@@ -257,7 +261,10 @@ test('under per-record failures, throttling and refusals from Kinesis, every rea
   const failures0 = { ...proxy.counts };
   // In four waves a few seconds apart: several queue batches, so several rounds of faults.
   for (const [i, r] of requests.entries()) {
-    if (i % 50 === 0 && i > 0) await new Promise((resolve) => setTimeout(resolve, 6_000));
+    if (i === 50) {
+      for (let wait = 0; wait < 600 && !/"resent":[1-9]/.test(ingest.log()); wait++) await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.set(mixed);
+    } else if (i % 50 === 0 && i > 0) await new Promise((resolve) => setTimeout(resolve, 6_000));
     assert.equal((await post(r.body, webhookHeaders(r, signatures[i]))).status, 202);
   }
   const total = requests.length * 10;
