@@ -135,10 +135,11 @@ await section('cost', async () => {
 });
 
 await section('workerd', async () => {
-  const { workerFigures, printWorker, TARGET_CONSUMER_MS } = await import('./worker.mjs');
+  const { workerFigures, printWorker } = await import('./worker.mjs');
   const f = await workerFigures({ readings: env('BENCH_WORKER_READINGS', 3000) });
   printWorker(f);
-  summary.push(['workerd: queue consumer CPU per reading, full batches', `≤ ${TARGET_CONSUMER_MS} ms`, `${f.consumerPerReading.toFixed(3)} ms`, met(f.consumerPerReading <= TARGET_CONSUMER_MS)]);
+  // A figure, not a target: Miniflare's queue broker runs in the same process and is counted.
+  summary.push(['workerd: ingest queue consumer CPU per reading, full batches (Miniflare included)', '—', `${f.consumerPerReading.toFixed(3)} ms`, '']);
 });
 
 console.log('');

@@ -19,8 +19,6 @@ import { startBenchIngest } from './workerd-harness.mjs';
 import { printTable, isMain, kb } from './report.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// The per-request design's goal (1 ms of kinesis-edge CPU per 100-reading request), per reading.
-export const TARGET_CONSUMER_MS = 0.01;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const cpuMs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

@@ -16,11 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Miniflare, Log, LogLevel } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { WRANGLER, OFFLINE_ENV } from './wrangler-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const WRANGLER_CONFIG = join(here, 'wrangler.toml');
-const OFFLINE = { WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
-const wranglerBin = () => join(here, '../../node_modules/.bin/wrangler');
 
 /**
  * Bundle the worker as `wrangler deploy` would upload it (the script, each .wasm a compiled
@@ -29,9 +28,9 @@ const wranglerBin = () => join(here, '../../node_modules/.bin/wrangler');
 export async function bundle(config = WRANGLER_CONFIG) {
   const dir = mkdtempSync(join(tmpdir(), 'kinesis-ingest-'));
   try {
-    await promisify(execFile)(wranglerBin(), ['deploy', '--dry-run', '--outdir', dir, '--config', config], {
+    await promisify(execFile)(WRANGLER[0], [WRANGLER[1], 'deploy', '--dry-run', '--outdir', dir, '--config', config], {
       cwd: here,
-      env: { ...process.env, ...OFFLINE },
+      env: { ...process.env, ...OFFLINE_ENV },
       timeout: 120_000,
     });
   } catch (e) {

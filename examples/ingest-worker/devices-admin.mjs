@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCHEMAS } from './readings.js';
+import { WRANGLER } from './wrangler-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const newSecret = () => 'whsec_' + randomBytes(32).toString('base64');
@@ -47,9 +48,10 @@ export function applyCommand(command, current, { schema, token, dropOld } = {}) 
 }
 
 function wranglerKv(args, where) {
-  return execFileSync(join(here, '../../node_modules/.bin/wrangler'), ['kv', 'key', ...args, '--binding', 'DEVICES', '--config', join(here, 'wrangler.toml'), where], {
+  return execFileSync(WRANGLER[0], [WRANGLER[1], 'kv', 'key', ...args, '--binding', 'DEVICES', '--config', join(here, 'wrangler.toml'), where], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Not OFFLINE_ENV as a whole: without --local this talks to Cloudflare's API.
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
 }

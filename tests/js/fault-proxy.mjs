@@ -27,7 +27,7 @@ const REQUEST_ERRORS = [
  *     the user records of those requests are kept in `refused` (base64 of each one's data)
  *   resetBefore: share of connections reset before forwarding (nothing stored)
  *   resetAfter: share reset after kinesalite stored the batch (the answer is lost)
- *   every: { resetBefore, requestErrors, resetAfter, refuseRequests }: also inject that fault at every n-th
+ *   every: { resetBefore, requestErrors, resetAfter, refuseRequests, failEntries }: also inject that fault at every n-th
  *     chance, so that it certainly happens whatever timing does to the order of the draws
  *   stall: share never answered (the producer's timeout must fire)
  *   latencyMs: extra delay before every answer
@@ -41,7 +41,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
   const random = mulberry32(seed);
   let current = { ...faults };
   /** Chances each fault has had, for `faults.every`. */
-  const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0, refuseRequests: 0 };
+  const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0, refuseRequests: 0, failEntries: 0 };
   const counts = { requests: 0, putRecords: 0, refusedRequests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
@@ -123,7 +123,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
     }
     const body = JSON.parse(raw.toString('utf8'));
     for (const rec of body.Records) for (const u of carried(rec)) if (acknowledged.has(u)) resentAfterSuccess.push(u);
-    const failed = body.Records.map(() => random() < (f.failEntries ?? 0));
+    const failed = body.Records.map(() => due('failEntries'));
     const kept = body.Records.filter((_, i) => !failed[i]);
     let stored = [];
     if (kept.length) {

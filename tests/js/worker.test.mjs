@@ -249,7 +249,7 @@ test('under per-record failures, throttling and refusals from Kinesis, every rea
   // and are sent again as new, delayed messages; then it fails some entries and requests, and
   // refuses some requests for good.
   proxy.set({ requestErrors: 1 });
-  const mixed = { failEntries: 0.4, requestErrors: 0.15, every: { requestErrors: 2, refuseRequests: 5 } };
+  const mixed = { failEntries: 0.4, requestErrors: 0.15, every: { requestErrors: 2, refuseRequests: 5, failEntries: 7 } };
   const t = now();
   const requests = Array.from({ length: 200 }, (_, i) => ({
     device: fleetId(100 + (i % 100)),
