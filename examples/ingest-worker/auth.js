@@ -7,7 +7,7 @@
 //     is replayable by whoever holds it: no timestamp, no id; prefer signatures.
 // Nothing here ever echoes a secret, a token or a signature back to the caller or the log.
 import { signDeviceRequest } from 'kinesis-edge';
-import { lookupDevice } from './registry.js';
+import { DEVICE_ID, lookupDevice } from './registry.js';
 
 export const TOLERANCE_SECONDS = 300;
 const encoder = new TextEncoder();
@@ -64,7 +64,7 @@ async function verifyBearer(token, device) {
  */
 export async function authenticate(headers, body, env, now = Date.now()) {
   const deviceId = headers.get('x-device-id');
-  if (!deviceId) return UNAUTHENTICATED;
+  if (!deviceId || !DEVICE_ID.test(deviceId)) return UNAUTHENTICATED;
   const device = await lookupDevice(env, deviceId);
   if (!device) return UNAUTHENTICATED;
   const bearer = /^Bearer +(\S+)$/i.exec(headers.get('authorization') ?? '');

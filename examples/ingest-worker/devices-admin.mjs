@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SCHEMAS } from './readings.js';
+import { DEVICE_ID } from './registry.js';
 import { WRANGLER } from './wrangler-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,6 +64,7 @@ async function main() {
   });
   const [command, id] = positionals;
   if (!id) throw new Error('usage: devices-admin.mjs <add|rotate|disable|enable> <device id> [options]');
+  if (!DEVICE_ID.test(id)) throw new Error('a device id is 1 to 128 of [A-Za-z0-9._:-]');
   const where = values.local ? '--local' : '--remote';
   let current = null;
   try {

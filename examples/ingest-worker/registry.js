@@ -6,6 +6,9 @@
 // plus KV's own propagation (up to 60 s).
 import { positiveInteger } from './settings.js';
 
+/** What a device id may be: short enough for a KV key (512 bytes) and safe to name in a log line. */
+export const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 // Bounded, so a flood of distinct made-up ids cannot grow an isolate's memory without limit.
 const MAX_CACHED = 10_000;
 const cache = new Map(); // id -> { device: object | null, until: ms }
@@ -16,8 +19,8 @@ export async function lookupDevice(env, id) {
   const hit = cache.get(id);
   if (hit && hit.until > now) return hit.device;
   let device = await env.DEVICES.get(id, 'json').catch(() => {
-    // A value that is not JSON: reported by id only, since it may hold secrets.
-    console.error(`ingest: the registry entry of ${id} is not valid JSON`);
+    // Reported by id only: the value may hold secrets.
+    console.error(`ingest: the registry entry of ${id} could not be read as JSON`);
     return null;
   });
   if (device !== null && (typeof device !== 'object' || !Array.isArray(device.secrets ?? []) || !Array.isArray(device.tokenHashes ?? []))) {

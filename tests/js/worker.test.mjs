@@ -198,6 +198,9 @@ test('replays, stale and future timestamps, rotated-out secrets, unknown and dis
   await send(stale, sig.get(stale), 401, /within 300 s/);
   await send(future, sig.get(future), 401, /within 300 s/);
   await send(unknown, sig.get(unknown), 401, /unauthenticated/);
+  // An id no KV key could be (over 512 bytes) or no log line should carry: refused before any lookup.
+  await send({ ...unknown, device: 'x'.repeat(600) }, sig.get(unknown), 401, /unauthenticated/);
+  await send({ ...unknown, device: 'thermo 1/../x' }, sig.get(unknown), 401, /unauthenticated/);
   await send(disabled, sig.get(disabled), 403, /disabled/);
   await send({ ...altered, body: reading(12345) }, sig.get(altered), 401, /unauthenticated/);
   await send(broken, sig.get(broken), 500, /not configured/);
