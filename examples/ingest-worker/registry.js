@@ -13,17 +13,23 @@ export const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_CACHED = 10_000;
 const cache = new Map(); // id -> { device: object | null, until: ms }
 
-/** The entry for `id`, or `null` when no such device is registered (or its value is unusable). */
+/**
+ * The entry for `id`, or `null` when no such device is registered (or its value is unusable).
+ * A failing KV read throws and is not cached: one outage must not lock devices out for a period.
+ */
 export async function lookupDevice(env, id) {
   const now = Date.now();
   const hit = cache.get(id);
   if (hit && hit.until > now) return hit.device;
-  let device = await env.DEVICES.get(id, 'json').catch(() => {
-    // Reported by id only: the value may hold secrets.
-    console.error(`ingest: the registry entry of ${id} could not be read as JSON`);
-    return null;
-  });
-  if (device !== null && (typeof device !== 'object' || !Array.isArray(device.secrets ?? []) || !Array.isArray(device.tokenHashes ?? []))) {
+  const text = await env.DEVICES.get(id);
+  let device = null;
+  try {
+    device = text === null ? null : JSON.parse(text);
+  } catch {
+    // JSON.parse quotes the text around the error: report the id only, the value holds secrets.
+  }
+  const usable = device !== null && typeof device === 'object' && Array.isArray(device.secrets ?? []) && Array.isArray(device.tokenHashes ?? []);
+  if (text !== null && !usable) {
     console.error(`ingest: the registry entry of ${id} is malformed`);
     device = null;
   }

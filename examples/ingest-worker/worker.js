@@ -50,7 +50,14 @@ async function ingest(request, env) {
   const max = positiveInteger(env.MAX_BODY_BYTES, 'MAX_BODY_BYTES', 65_536);
   const body = await readLimited(request, max);
   if (body === null) return json(413, { error: `body larger than ${max} bytes` });
-  const auth = await authenticate(request.headers, body, env);
+  let auth;
+  try {
+    auth = await authenticate(request.headers, body, env);
+  } catch (e) {
+    // The registry (KV) could not be read: a passing failure, not the device's fault.
+    console.error(`ingest: device registry unavailable: ${e?.name ?? 'error'}`);
+    return json(503, { error: 'not accepted, send again' }, { 'retry-after': '5' });
+  }
   if (auth.status) return json(auth.status, { error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
   const { device, webhookId } = auth;
 
