@@ -5,3 +5,4 @@ export { isKinesisEdgeError } from './errors.js';
 export { KinesisReader } from './reader.js';
 export { fromCognitoIdentityPool } from './cognito.js';
 export { deaggregate } from './deaggregate.js';
+export { signDeviceRequest } from './device-sign.js';

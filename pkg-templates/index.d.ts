@@ -258,6 +258,32 @@ export interface SignedHeaders {
 /** SigV4-sign any AWS request; resolves to the headers to add to it. */
 export function signRequest(input: SignRequestInput): Promise<SignedHeaders>;
 
+export interface SignDeviceRequestInput {
+  /** Sent as `x-device-id`: the device whose secret the receiver verifies with. */
+  deviceId: string;
+  /** A Standard Webhooks secret: `whsec_` and the base64 of the key. */
+  secret: string;
+  /** The exact body sent. */
+  body: string | Uint8Array | ArrayBuffer | ArrayBufferView;
+  /** `webhook-id` (1 to 128 of `[A-Za-z0-9_-]`); default a random `msg_…`. Reuse it when
+   * resending the same body, so the receiver drops the duplicate. */
+  id?: string;
+  /** Signing time: a `Date` or whole epoch seconds (not milliseconds); default now. */
+  timestamp?: Date | number;
+}
+
+export interface DeviceRequestHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. */
+  'webhook-signature': string;
+  'x-device-id': string;
+}
+
+/** Sign a device's request per the Standard Webhooks specification; resolves to the headers
+ * to send. Throws `InvalidOption` (never quoting the secret) for bad input. */
+export function signDeviceRequest(input: SignDeviceRequestInput): Promise<DeviceRequestHeaders>;
+
 /** A user record read back from the stream (aggregated records are unpacked). */
 export interface StreamRecord {
   shardId: string;

@@ -33,6 +33,11 @@ if [ "$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$mot
   python3 -m pip install --quiet "moto[server]==$moto_pin"
 fi
 
+# The ingest worker's test signs its device requests with the Standard Webhooks reference library.
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null)" != 1.1.0 ]; then
+  python3 -m pip install --quiet 'standardwebhooks==1.1.0'
+fi
+
 # The browser tests drive Debian's Chromium (never a browser a tool downloads).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   sudo=$([ "$(id -u)" -eq 0 ] || echo sudo)

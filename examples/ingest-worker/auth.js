@@ -1,74 +1,75 @@
-// Device authentication for the ingest worker. A device proves itself with either
-//   - `X-Device-Id: <id>` and `X-Signature: sha256=<hex HMAC-SHA256 of the body with its secret>`, or
-//   - `Authorization: Bearer <its token>`.
-// Devices come from the DEVICES secret: {"<id>": {"secret": "...", "token": "...", "schema": "..."}}.
+// Device authentication for the ingest worker. Every request names its device (`x-device-id`)
+// and proves it with either
+//   - a Standard Webhooks signature: `webhook-id`, `webhook-timestamp` (epoch seconds, at most
+//     5 minutes off) and `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`
+//     (several space-separated during a rotation), verified with each of the device's secrets; or
+//   - `Authorization: Bearer <token>`, whose SHA-256 is one of the device's `tokenHashes`. A token
+//     is replayable by whoever holds it: no timestamp, no id; prefer signatures.
 // Nothing here ever echoes a secret, a token or a signature back to the caller or the log.
+import { signDeviceRequest } from 'kinesis-edge';
+import { DEVICE_ID, lookupDevice } from './registry.js';
 
+export const TOLERANCE_SECONDS = 300;
 const encoder = new TextEncoder();
 
 const hex = (bytes) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-const sha256Hex = async (text) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-
-/**
- * The DEVICES secret, parsed once per isolate (it does not change while the isolate lives).
- * Tokens are indexed by their SHA-256, so that looking one up reveals nothing about the token
- * through timing.
- */
-let cached;
-async function deviceRegistry(env) {
-  if (!cached || cached.source !== env.DEVICES) {
-    let devices;
-    try {
-      devices = typeof env.DEVICES === 'string' ? JSON.parse(env.DEVICES) : (env.DEVICES ?? {});
-    } catch {
-      // JSON.parse quotes the text around a syntax error, which may be part of a secret.
-      throw new Error('ingest: the DEVICES secret is not valid JSON');
-    }
-    const byTokenHash = new Map();
-    for (const [id, device] of Object.entries(devices)) {
-      if (device.token) byTokenHash.set(await sha256Hex(device.token), id);
-    }
-    cached = { source: env.DEVICES, devices, byTokenHash };
-  }
-  return cached;
-}
 
 /** Compare in time independent of where the inputs differ. */
 function timingSafeEqual(a, b) {
-  if (a.length !== b.length) return false;
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  if (x.length !== y.length) return false;
   let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
   return diff === 0;
 }
 
-function hexToBytes(hex) {
-  if (!/^(?:[0-9a-f]{2})+$/i.test(hex)) return null;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
+const refuse = (status, error) => ({ status, error });
+// One answer for an unknown device and a wrong signature: device ids are not enumerable.
+const UNAUTHENTICATED = refuse(401, 'unauthenticated: sign the request (x-device-id, webhook-id, webhook-timestamp, webhook-signature) or send a bearer token');
+
+async function verifyWebhook(headers, body, deviceId, device, now) {
+  const id = headers.get('webhook-id');
+  const timestamp = headers.get('webhook-timestamp');
+  const presented = (headers.get('webhook-signature') ?? '').split(' ').filter((s) => s.startsWith('v1,'));
+  if (!id || !timestamp || presented.length === 0) return UNAUTHENTICATED;
+  const ts = /^\d{1,11}$/.test(timestamp) ? Number(timestamp) : NaN;
+  if (!(Math.abs(now / 1000 - ts) <= TOLERANCE_SECONDS)) {
+    return refuse(401, `webhook-timestamp must be within ${TOLERANCE_SECONDS} s of the server's clock (now ${Math.floor(now / 1000)})`);
+  }
+  for (const secret of device.secrets ?? []) {
+    let expected;
+    try {
+      // The package's device signer computes the same signature the device did.
+      expected = (await signDeviceRequest({ deviceId, secret, body, id, timestamp: ts }))['webhook-signature'];
+    } catch {
+      return UNAUTHENTICATED; // an id outside the allowed characters, or a malformed secret
+    }
+    if (presented.some((p) => timingSafeEqual(p, expected))) return { webhookId: id, replayGuarded: true };
+  }
+  return UNAUTHENTICATED;
 }
 
-async function hmacSha256(secret, body) {
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, body));
+async function verifyBearer(token, device) {
+  const hash = hex(await crypto.subtle.digest('SHA-256', encoder.encode(token)));
+  // A fresh id still marks this request's readings, so consumers can drop queue redeliveries.
+  if ((device.tokenHashes ?? []).some((h) => timingSafeEqual(h, hash))) return { webhookId: `req_${crypto.randomUUID()}`, replayGuarded: false };
+  return UNAUTHENTICATED;
 }
 
 /**
- * The device that sent `body`, as `{ id, schema }`, or `null` when the request is not
- * authenticated (unknown device, wrong or missing signature or token).
+ * The request's device and id, `{ device: { id, schema }, webhookId, replayGuarded }`, or a
+ * refusal `{ status, error }`: 401 (unknown device, bad signature or token, stale timestamp)
+ * or 403 (a disabled device that authenticated).
  */
-export async function authenticate(headers, body, env) {
-  const { devices, byTokenHash } = await deviceRegistry(env);
+export async function authenticate(headers, body, env, now = Date.now()) {
+  const deviceId = headers.get('x-device-id');
+  if (!deviceId || !DEVICE_ID.test(deviceId)) return UNAUTHENTICATED;
+  const device = await lookupDevice(env, deviceId);
+  if (!device) return UNAUTHENTICATED;
   const bearer = /^Bearer +(\S+)$/i.exec(headers.get('authorization') ?? '');
-  if (bearer) {
-    const id = byTokenHash.get(await sha256Hex(bearer[1]));
-    return id ? { id, schema: devices[id].schema } : null;
-  }
-  const id = headers.get('x-device-id');
-  const signature = /^sha256=([0-9a-fA-F]{64})$/.exec(headers.get('x-signature') ?? '');
-  const device = id !== null && Object.hasOwn(devices, id) ? devices[id] : undefined;
-  if (!device?.secret || !signature) return null;
-  const expected = await hmacSha256(device.secret, body);
-  const presented = hexToBytes(signature[1]);
-  return presented && timingSafeEqual(presented, expected) ? { id, schema: device.schema } : null;
+  const proof = bearer ? await verifyBearer(bearer[1], device) : await verifyWebhook(headers, body, deviceId, device, now);
+  if (proof.status) return proof;
+  if (device.disabled) return refuse(403, 'this device is disabled');
+  return { device: { id: deviceId, schema: device.schema }, ...proof };
 }

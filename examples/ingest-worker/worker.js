@@ -1,17 +1,18 @@
-// A device-ingest worker: devices POST readings to /ingest; the worker authenticates the device,
-// checks every reading against the device's schema, stamps it with the receive time and the
-// device id, and forwards it to Kinesis through kinesis-edge. The answer (202) goes back once the
-// readings are accepted; delivery runs under ctx.waitUntil, bounded by FLUSH_DEADLINE_MS.
-//
-// Environment (wrangler.toml [vars] and `wrangler secret put`):
-//   AWS_REGION, STREAM_NAME (or STREAM_ARN), KINESIS_ENDPOINT (optional: a local emulator),
-//   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (optional)   -- secrets
-//   DEVICES: {"<id>": {"secret": "...", "token": "...", "schema": "thermometer"}}  -- secret
-//   MAX_BODY_BYTES (65536), FLUSH_DEADLINE_MS (10000), AGGREGATION ("on" to pack readings)
-//   FORWARD ("off": answer 202 after authentication and validation, forward nothing)
-import { KinesisProducer, isKinesisEdgeError } from 'kinesis-edge';
+// A device-ingest worker for fleets. Devices POST readings to /ingest; the HTTP handler
+// authenticates the device (Standard Webhooks signature or bearer token, registry in Workers KV),
+// applies its rate limit, refuses replays, checks every reading against the device's schema and
+// enqueues one message per request on INGEST_QUEUE, answering 202 once the queue accepted it.
+// The queue consumer (consumer.js, same worker) forwards whole batches through one producer with
+// aggregation. See README.md for the settings and the reasoning.
 import { authenticate } from './auth.js';
 import { parseReadings, SCHEMAS } from './readings.js';
+import { positiveInteger } from './settings.js';
+import { consume } from './consumer.js';
+
+export { ReplayGuard } from './replay-guard.js';
+
+// A queue message holds at most 128 KB; JSON is how it is sent.
+const MAX_MESSAGE_BYTES = 128_000;
 
 const json = (status, body, headers = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -43,73 +44,66 @@ async function readLimited(request, max) {
   return body;
 }
 
-/**
- * One producer per request: a Workers request may not settle promises that another request's
- * I/O created, so producers are not shared across requests. Readings of one request still go
- * in as few PutRecords calls as the limits allow.
- */
-function producerFor(env) {
-  return new KinesisProducer({
-    region: env.AWS_REGION,
-    streamName: env.STREAM_NAME,
-    streamArn: env.STREAM_ARN,
-    endpoint: env.KINESIS_ENDPOINT || undefined,
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      sessionToken: env.AWS_SESSION_TOKEN || undefined,
-    },
-    aggregation: env.AGGREGATION === 'on',
-    recordTtlMs: positiveInteger(env.FLUSH_DEADLINE_MS, 'FLUSH_DEADLINE_MS', 10_000),
-  });
-}
+const replayGuard = (env, deviceId) => env.REPLAY_GUARD.get(env.REPLAY_GUARD.idFromName(deviceId));
 
-/** A numeric setting; one that is not a positive integer (say "64KiB") must not turn a limit off. */
-function positiveInteger(value, name, fallback) {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`ingest: ${name} must be a positive integer`);
-  return n;
+async function ingest(request, env) {
+  const max = positiveInteger(env.MAX_BODY_BYTES, 'MAX_BODY_BYTES', 65_536);
+  const body = await readLimited(request, max);
+  if (body === null) return json(413, { error: `body larger than ${max} bytes` });
+  let auth;
+  try {
+    auth = await authenticate(request.headers, body, env);
+  } catch (e) {
+    // The registry (KV) could not be read: a passing failure, not the device's fault.
+    console.error(`ingest: device registry unavailable: ${e?.name ?? 'error'}`);
+    return json(503, { error: 'not accepted, send again' }, { 'retry-after': '5' });
+  }
+  if (auth.status) return json(auth.status, { error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+  const { device, webhookId } = auth;
+
+  // After authentication, so nobody without the device's secret can spend its quota; before the
+  // replay check, so a flood costs no Durable Object calls.
+  const { success } = await env.DEVICE_LIMITER.limit({ key: device.id });
+  if (!success) {
+    const period = positiveInteger(env.RATE_LIMIT_PERIOD_SECONDS, 'RATE_LIMIT_PERIOD_SECONDS', 60);
+    return json(429, { error: 'too many requests from this device' }, { 'retry-after': String(period) });
+  }
+
+  const schema = SCHEMAS[device.schema];
+  if (!schema) {
+    console.error(`ingest: device ${device.id} names no known schema`);
+    return json(500, { error: 'this device is not configured correctly' });
+  }
+  const parsed = parseReadings(new TextDecoder().decode(body), request.headers.get('content-type'), schema);
+  if (parsed.error) return json(400, { error: parsed.error });
+
+  const receivedAt = Date.now();
+  // Readings keep their index in the request: (webhookId, seq) names each one for deduplication.
+  const message = { webhookId, deviceId: device.id, receivedAt, attempt: 0, entries: parsed.readings.map((r, seq) => [seq, r]) };
+  const size = new TextEncoder().encode(JSON.stringify(message)).byteLength;
+  if (size > MAX_MESSAGE_BYTES) return json(413, { error: `readings take ${size} bytes, more than a queue message holds` });
+
+  const guard = auth.replayGuarded ? replayGuard(env, device.id) : null;
+  if (guard && !(await guard.claim(webhookId, Number(request.headers.get('webhook-timestamp'))))) {
+    return json(409, { error: 'this webhook-id was already received from this device' });
+  }
+  try {
+    await env.INGEST_QUEUE.send(message, { contentType: 'json' });
+  } catch (e) {
+    // Not enqueued: forget the id, so the device's retry of this very request is accepted.
+    await guard?.release(webhookId).catch(() => {});
+    console.error(`ingest: enqueue failed for ${device.id}: ${e?.name ?? 'error'}`);
+    return json(503, { error: 'not accepted, send again' }, { 'retry-after': '5' });
+  }
+  return json(202, { accepted: parsed.readings.length, receivedAt, webhookId });
 }
 
 export default {
-  async fetch(request, env, ctx) {
+  async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname !== '/ingest') return json(404, { error: 'not found' });
     if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
-
-    const max = positiveInteger(env.MAX_BODY_BYTES, 'MAX_BODY_BYTES', 65_536);
-    const body = await readLimited(request, max);
-    if (body === null) return json(413, { error: `body larger than ${max} bytes` });
-    const device = await authenticate(request.headers, body, env);
-    if (!device) {
-      return json(401, { error: 'unauthenticated: sign the body (X-Device-Id, X-Signature) or send a bearer token' }, {
-        'www-authenticate': 'Bearer',
-      });
-    }
-    const schema = SCHEMAS[device.schema];
-    if (!schema) {
-      console.error(`ingest: device ${device.id} names no known schema`);
-      return json(500, { error: 'this device is not configured correctly' });
-    }
-    const text = new TextDecoder().decode(body);
-    const parsed = parseReadings(text, request.headers.get('content-type'), schema);
-    if (parsed.error) return json(400, { error: parsed.error });
-
-    const receivedAt = Date.now();
-    const records = parsed.readings.map((reading) => ({ data: { ...reading, deviceId: device.id, receivedAt }, partitionKey: device.id }));
-    // FORWARD = "off": authenticated and validated, not forwarded (the benchmarks' baseline).
-    if (env.FORWARD === 'off') return json(202, { accepted: records.length, receivedAt });
-    const producer = producerFor(env);
-    const delivery = producer.putMany(records);
-    const deadline = positiveInteger(env.FLUSH_DEADLINE_MS, 'FLUSH_DEADLINE_MS', 10_000);
-    ctx.waitUntil(
-      Promise.all([delivery, producer.close({ timeoutMs: deadline })]).catch((e) => {
-        // Codes and counts only: never the readings or the credentials.
-        const failed = e.results?.filter((r) => r.status === 'rejected').length ?? 1;
-        console.error(`ingest: ${failed} readings of ${device.id} not delivered: ${isKinesisEdgeError(e) ? e.code : 'error'}`);
-      }),
-    );
-    return json(202, { accepted: parsed.readings.length, receivedAt });
+    return ingest(request, env);
   },
+  queue: consume,
 };

@@ -24,9 +24,11 @@ const REQUEST_ERRORS = [
  * faults: {
  *   failEntries: share of entries failed per batch, with either per-record error code
  *   requestErrors: share of requests answered with a 400/429/500/503 JSON error
+ *   refuseRequests: share answered 400 KMSAccessDeniedException, an error refused for good;
+ *     the user records of those requests are kept in `refused` (base64 of each one's data)
  *   resetBefore: share of connections reset before forwarding (nothing stored)
  *   resetAfter: share reset after kinesalite stored the batch (the answer is lost)
- *   every: { resetBefore, requestErrors, resetAfter }: also inject that fault at every n-th
+ *   every: { resetBefore, requestErrors, resetAfter, refuseRequests, failEntries }: also inject that fault at every n-th
  *     chance, so that it certainly happens whatever timing does to the order of the draws
  *   stall: share never answered (the producer's timeout must fire)
  *   latencyMs: extra delay before every answer
@@ -43,13 +45,14 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
   const random = mulberry32(seed);
   let current = { ...faults };
   /** Chances each fault has had, for `faults.every`. */
-  const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0 };
-  const counts = { requests: 0, entries: 0, failedEntries: 0, overShardLimits: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
+  const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0, refuseRequests: 0, failEntries: 0 };
+  const counts = { requests: 0, putRecords: 0, entries: 0, refusedRequests: 0, failedEntries: 0, overShardLimits: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   /** Per stream: its open shards' hash ranges, each with its buckets (`shardLimits`). */
   const shardBuckets = new Map();
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
   const resentAfterSuccess = [];
+  const refused = [];
   let firstToken;
   const stalled = new Set();
   const upstream = new URL(target);
@@ -98,6 +101,8 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       return true;
     });
   };
+  // Success is tracked per user record, so a record resent inside another aggregate is caught too.
+  const carried = (rec) => userRecords(Buffer.from(rec.Data, 'base64')).map((u) => u.data.toString('base64'));
 
   const server = http.createServer(async (req, res) => {
     const chunks = [];
@@ -123,6 +128,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       const r = await forward(req.headers, raw);
       return answer(r.status, { 'content-type': r.headers['content-type'] }, r.body);
     }
+    counts.putRecords += 1;
     /** Whether fault `name` strikes now: drawn, or its n-th chance (`faults.every`). */
     const due = (name) => random() < (f[name] ?? 0) || (f.every?.[name] > 0 && ++chances[name] % f.every[name] === 0);
     if (f.down || due('resetBefore')) {
@@ -140,17 +146,21 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       counts.expiredTokens += 1;
       return jsonError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
     }
+    // Drawn only when asked for, so other tests' seeded draws stay as they were.
+    if ((f.refuseRequests || f.every?.refuseRequests) && due('refuseRequests')) {
+      counts.refusedRequests += 1;
+      for (const rec of JSON.parse(raw.toString('utf8')).Records) refused.push(...carried(rec));
+      return jsonError(400, 'KMSAccessDeniedException', 'The ciphertext refers to a key that is not accessible.');
+    }
     if (due('requestErrors')) {
       counts.requestErrors += 1;
       const [status, type, message] = REQUEST_ERRORS[Math.floor(random() * REQUEST_ERRORS.length)];
       return jsonError(status, type, message);
     }
     const body = JSON.parse(raw.toString('utf8'));
-    // Success is tracked per user record, so a record resent inside another aggregate is caught too.
-    const carried = (rec) => userRecords(Buffer.from(rec.Data, 'base64')).map((u) => u.data.toString('base64'));
     for (const rec of body.Records) for (const u of carried(rec)) if (acknowledged.has(u)) resentAfterSuccess.push(u);
     counts.entries += body.Records.length;
-    const failed = f.shardLimits ? await overShardLimits(req.headers, body) : body.Records.map(() => random() < (f.failEntries ?? 0));
+    const failed = f.shardLimits ? await overShardLimits(req.headers, body) : body.Records.map(() => due('failEntries'));
     const kept = body.Records.filter((_, i) => !failed[i]);
     let stored = [];
     if (kept.length) {
@@ -187,6 +197,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
     endpoint: `http://127.0.0.1:${server.address().port}`,
     counts,
     resentAfterSuccess,
+    refused,
     set(next) {
       current = { ...next };
     },

@@ -77,3 +77,13 @@ function consume(event: { Records: { kinesis: { data: string; partitionKey: stri
   return users.map((u) => `${u.sequenceNumber}/${u.subSequenceNumber ?? 0}`);
 }
 void consume;
+// signDeviceRequest: the Standard Webhooks headers a device sends.
+import { signDeviceRequest, type DeviceRequestHeaders } from 'kinesis-edge';
+async function signAsDevice(): Promise<void> {
+  const signed: DeviceRequestHeaders = await signDeviceRequest({ deviceId: 'thermo-1', secret: 'whsec_a2V5', body: '{"temperature":21}', timestamp: new Date() });
+  const headers: Record<string, string> = { ...signed };
+  void headers['webhook-signature'];
+  // @ts-expect-error the body is required
+  void signDeviceRequest({ deviceId: 'thermo-1', secret: 'whsec_a2V5' });
+}
+void signAsDevice;
