@@ -47,8 +47,10 @@ async function use(): Promise<void> {
   void one, many, stats, headers.authorization;
   // @ts-expect-error region is required
   new KinesisProducer({ streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  // @ts-expect-error partitionKey is required
+  // A record without a partition key is typed (an AUTO stream takes it); a key must be a string.
   void producer.put({ data: 'x' });
+  // @ts-expect-error partitionKey is a string
+  void producer.put({ data: 'x', partitionKey: 7 });
   // @ts-expect-error aggregation is a boolean or an options object
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, aggregation: 'on' });
   // @ts-expect-error lingerMs is a number
