@@ -3,31 +3,20 @@
 // every refresh, and the credentials used by a producer writing to kinesalite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fromCognitoIdentityPool, KinesisProducer } from 'kinesis-edge';
 import { startKinesalite, createStream, readStream } from './support.mjs';
-import { freePort } from './workerd.mjs';
+import { startMoto } from './moto.mjs';
 
 let moto;
 let motoUrl;
 let k;
 before(async () => {
-  const port = await freePort();
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  motoUrl = `http://127.0.0.1:${port}/`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(motoUrl);
-      break;
-    } catch {
-      if (i > 200) throw new Error('moto_server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  moto = await startMoto();
+  motoUrl = moto.url;
   k = await startKinesalite();
 });
 after(async () => {
-  moto?.kill();
+  moto?.stop();
   await k?.close();
 });
 
