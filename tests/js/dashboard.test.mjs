@@ -260,3 +260,12 @@ test('the dashboard marks a hot shard and shows the stream metrics CloudWatch (m
   }
   assert.equal(await demo.exited, 0, demo.output());
 });
+
+test("the dashboard finds CloudWatch beside AWS's Kinesis endpoints, and on an emulator's own port", async () => {
+  const { cloudWatchEndpoint } = await import('../../www/cloudwatch.js');
+  assert.equal(cloudWatchEndpoint('https://kinesis.eu-west-1.amazonaws.com', 'eu-west-1'), 'https://monitoring.eu-west-1.amazonaws.com/');
+  assert.equal(cloudWatchEndpoint('https://kinesis-fips.us-east-1.amazonaws.com/', 'us-east-1'), 'https://monitoring-fips.us-east-1.amazonaws.com/');
+  assert.equal(cloudWatchEndpoint('https://kinesis.cn-north-1.amazonaws.com.cn', 'cn-north-1'), 'https://monitoring.cn-north-1.amazonaws.com.cn/');
+  assert.equal(cloudWatchEndpoint('http://127.0.0.1:4566/kinesis', 'us-east-1'), 'http://127.0.0.1:4566/');
+  assert.equal(cloudWatchEndpoint('https://kinesis.eu-west-1.amazonaws.com', 'eu-west-1', 'https://vpce-1.monitoring.example/'), 'https://vpce-1.monitoring.example/');
+});
