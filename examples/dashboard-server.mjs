@@ -1,5 +1,6 @@
 // Serves the dashboard (www/) on 127.0.0.1, with the built package under /pkg/, the device
-// simulator, and /config.json telling the page which endpoint and stream to use.
+// simulator, its charting library (uPlot, a dev dependency) under /vendor/uplot/, and
+// /config.json telling the page which endpoint and stream to use.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join, dirname, normalize, extname } from 'node:path';
@@ -14,6 +15,7 @@ function fileFor(path) {
   if (clean === '/' || clean === '/index.html') return join(root, 'www/index.html');
   if (clean === '/devices.mjs') return join(root, 'examples/devices.mjs');
   if (clean.startsWith('/pkg/')) return join(root, clean);
+  if (/^\/vendor\/uplot\/[\w.-]+$/.test(clean)) return join(root, 'node_modules/uplot/dist', clean.slice('/vendor/uplot/'.length));
   if (/^\/[\w.-]+$/.test(clean)) return join(root, 'www', clean);
   return null;
 }

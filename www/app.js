@@ -1,23 +1,36 @@
 // The dashboard: simulated devices (and a real one over Web Serial, where the browser has it)
-// stream readings through kinesis-edge; the charts come from the producer's stats, and a
-// KinesisReader shows what the stream holds.
+// stream readings through kinesis-edge; the charts come from the producer's stats and receipts
+// (per shard, against the shard limits), the stream's own CloudWatch metrics sit beside them,
+// and a KinesisReader shows what the stream holds.
 import { KinesisProducer, KinesisReader, isKinesisEdgeError } from 'kinesis-edge';
 import { Device } from './devices.mjs';
-import { LineChart, format } from './charts.js';
+import { TimeChart, format } from './charts.js';
+import { ShardView } from './shards.js';
+import { STREAM_METRICS, cloudWatchEndpoint, streamMetrics } from './cloudwatch.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('settings');
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+/** How often the shard map and CloudWatch are read again (CloudWatch's Kinesis metrics are per minute). */
+const SLOW_REFRESH_MS = 60_000;
 
 const charts = {
-  rate: new LineChart($('c-rate'), { title: 'Records per second', series: [{ name: 'sent', color: '#ff9900' }, { name: 'acknowledged', color: '#3fb950' }] }),
-  batch: new LineChart($('c-batch'), { title: 'Per PutRecords call', series: [{ name: 'readings', color: '#58a6ff' }, { name: 'Kinesis records', color: '#d2a8ff' }] }),
-  latency: new LineChart($('c-latency'), { title: 'Request latency', unit: ' ms', series: [{ name: 'p50', color: '#3fb950' }, { name: 'p99', color: '#ff9900' }] }),
-  retries: new LineChart($('c-retries'), { title: 'Retries and throttles per second', series: [{ name: 'retries', color: '#ff9900' }, { name: 'throttles', color: '#f85149' }] }),
-  buffer: new LineChart($('c-buffer'), { title: 'Buffered and in flight', series: [{ name: 'buffered', color: '#58a6ff' }, { name: 'in flight', color: '#d2a8ff' }] }),
+  rate: new TimeChart($('c-rate'), { title: 'Readings sent and acknowledged', unit: 'perSecond', series: [{ name: 'sent' }, { name: 'acknowledged' }] }),
+  batch: new TimeChart($('c-batch'), { title: 'Per PutRecords call', unit: 'records', series: [{ name: 'readings' }, { name: 'Kinesis records' }] }),
+  latency: new TimeChart($('c-latency'), { title: 'Request latency', unit: 'ms', series: [{ name: 'p50' }, { name: 'p99' }] }),
+  retries: new TimeChart($('c-retries'), { title: 'Retries and throttles', unit: 'perSecond', series: [{ name: 'retries' }, { name: 'throttles' }] }),
+  buffer: new TimeChart($('c-buffer'), { title: 'Buffered and in flight', unit: 'records', series: [{ name: 'buffered' }, { name: 'in flight' }] }),
 };
+const metric = (id) => STREAM_METRICS.find((m) => m.id === id);
+const cloudWatchCharts = [
+  ['c-cw-records', 'Stream writes', 'records', ['incomingRecords', 'throttledRecords', 'writeExceeded']],
+  ['c-cw-bytes', 'Stream bytes in', 'bytes', ['incomingBytes']],
+  ['c-cw-age', 'Consumers behind (maximum iterator age)', 'ms', ['iteratorAge']],
+].map(([el, title, unit, ids]) => ({ ids, chart: new TimeChart($(el), { title, unit, windowSeconds: 3600, dots: true, series: ids.map((id) => ({ name: metric(id).name })) }) }));
+const shards = new ShardView({ table: $('shard-rows'), records: $('c-shard-records'), bytes: $('c-shard-bytes'), note: $('shard-note') });
 
-const state = { producer: null, ticker: null, sampler: null, reader: null, serial: null, last: null, latest: [] };
+const state = { producer: null, ticker: null, sampler: null, refresher: null, reader: null, serial: null, last: null, latest: [], shards, cloudWatch: { state: 'not read', values: null } };
 // For the end-to-end tests: what the page is doing, without scraping the DOM.
 window.__dashboard = state;
 
@@ -38,7 +51,9 @@ function settings() {
   if (f.sessionToken.value) credentials.sessionToken = f.sessionToken.value;
   return {
     stream: { region: f.region.value, streamName: f.streamName.value, endpoint: f.endpoint.value, credentials },
+    cloudWatch: cloudWatchEndpoint(f.endpoint.value, f.region.value, f.cloudWatchEndpoint.value),
     devices: Number(f.devices.value),
+    hot: Number(f.hot.value),
     rate: Number(f.rate.value),
     aggregation: f.aggregation.checked,
   };
@@ -53,18 +68,27 @@ function showError(e) {
 }
 
 function put(reading, partitionKey) {
-  state.producer.put({ data: reading, partitionKey }).catch(showError);
+  // What a shard counts against its limit: the data's bytes (the producer sends JSON) and the key's.
+  const bytes = encoder.encode(JSON.stringify(reading)).length + encoder.encode(partitionKey).length;
+  state.producer
+    .put({ data: reading, partitionKey })
+    .then((receipt) => shards.acknowledged(receipt, bytes))
+    .catch(showError);
 }
 
 function sample() {
   const s = state.producer.stats();
   const last = state.last ?? s;
+  const now = Date.now();
+  const seconds = state.lastAt ? (now - state.lastAt) / 1000 : 1;
+  const perSecond = (key) => (s[key] - last[key]) / seconds;
   const requests = s.requests - last.requests;
-  charts.rate.push(s.recordsSent - last.recordsSent, s.recordsAcknowledged - last.recordsAcknowledged);
-  charts.batch.push(requests ? (s.recordsSent - last.recordsSent) / requests : 0, requests ? (s.kinesisRecordsSent - last.kinesisRecordsSent) / requests : 0);
-  charts.latency.push(s.latencyP50Ms ?? 0, s.latencyP99Ms ?? 0);
-  charts.retries.push(s.retries - last.retries, s.throttles - last.throttles);
-  charts.buffer.push(s.bufferedRecords + s.waitingRecords, s.inFlightRecords);
+  charts.rate.push(now, perSecond('recordsSent'), perSecond('recordsAcknowledged'));
+  charts.batch.push(now, requests ? (s.recordsSent - last.recordsSent) / requests : null, requests ? (s.kinesisRecordsSent - last.kinesisRecordsSent) / requests : null);
+  charts.latency.push(now, s.latencyP50Ms, s.latencyP99Ms);
+  charts.retries.push(now, perSecond('retries'), perSecond('throttles'));
+  charts.buffer.push(now, s.bufferedRecords + s.waitingRecords, s.inFlightRecords);
+  shards.sample(now);
   const set = (id, v) => ($(id).textContent = v);
   set('k-accepted', format(s.recordsAccepted));
   set('k-acked', format(s.recordsAcknowledged));
@@ -77,6 +101,7 @@ function sample() {
   set('k-units', format(s.putPayloadUnits));
   set('k-mode', s.aggregation);
   state.last = s;
+  state.lastAt = now;
 }
 
 function showLatest(records) {
@@ -104,6 +129,28 @@ function showLatest(records) {
   $('latest').replaceChildren(...rows);
 }
 
+/** The stream's CloudWatch metrics; any failure shows as "unavailable", since they are optional. */
+async function readCloudWatch(stream, endpoint) {
+  const note = $('cw-note');
+  try {
+    const { times, values } = await streamMetrics({ endpoint, region: stream.region, credentials: stream.credentials, streamName: stream.streamName });
+    state.cloudWatch = { state: 'available', values: { times, ...values } };
+    for (const { chart, ids } of cloudWatchCharts) chart.set(times, ids.map((id) => values[id]));
+    $('cw-charts').hidden = false;
+    note.textContent = times.length ? `${new URL(endpoint).host}, last hour` : `${new URL(endpoint).host}: no data points in the last hour`;
+  } catch (e) {
+    state.cloudWatch = { state: 'unavailable', reason: e.message, values: null };
+    $('cw-charts').hidden = true;
+    note.textContent = `unavailable at ${new URL(endpoint).host} (${e.message})`;
+  }
+}
+
+/** What changes slowly: the shard map (reshards) and CloudWatch's per-minute metrics. */
+function refresh({ stream, cloudWatch }) {
+  shards.loadMap(stream);
+  readCloudWatch(stream, cloudWatch);
+}
+
 async function read(stream, signal) {
   try {
     const reader = new KinesisReader(stream);
@@ -115,7 +162,8 @@ async function read(stream, signal) {
 
 function start() {
   if (!form.reportValidity()) return;
-  const { stream, devices, rate, aggregation } = settings();
+  const config = settings();
+  const { stream, devices, rate, hot, aggregation } = config;
   try {
     state.producer = new KinesisProducer({ ...stream, aggregation });
   } catch (e) {
@@ -123,16 +171,24 @@ function start() {
     return;
   }
   state.last = null;
+  state.lastAt = null;
+  shards.reset();
+  refresh(config);
+  state.refresher = setInterval(() => refresh(config), SLOW_REFRESH_MS);
   const fleet = Array.from({ length: devices }, (_, i) => new Device(i, Date.now() % 1000, 'web'));
+  // One device far busier than the rest, to see a hot shard: its key always maps to one shard.
+  const hotDevice = new Device(0, Date.now() % 1000, 'web-hot');
+  let hotDue = 0;
   state.ticker = setInterval(() => {
     for (const device of fleet) for (const reading of device.tick()) put(reading, device.id);
+    for (hotDue += hot / rate; hotDue >= 1; hotDue -= 1) put(hotDevice.reading(), hotDevice.id);
   }, 1000 / rate);
   state.sampler = setInterval(sample, 1000);
   state.reader = new AbortController();
   read(stream, state.reader.signal);
   $('start').disabled = true;
   $('stop').disabled = false;
-  $('status').textContent = `streaming: ${devices} devices × ${rate}/s`;
+  $('status').textContent = `streaming: ${devices} devices × ${rate}/s${hot ? ` and a hot device at ${hot}/s` : ''}`;
 }
 
 async function stop() {
@@ -142,6 +198,7 @@ async function stop() {
   await state.producer.close().catch(showError);
   sample();
   clearInterval(state.sampler);
+  clearInterval(state.refresher);
   state.reader.abort();
   state.serial?.cancel().catch(() => {});
   $('start').disabled = false;
