@@ -226,9 +226,29 @@ impl Producer {
         self.tally.counters.records_accepted += 1;
         self.tally.counters.bytes_accepted += size as u64;
         q.accepted_at = now;
-        if let Some(q) = self.stream.hold_if_unsure(q) {
-            self.queue.push(q);
+        if self
+            .limiter
+            .as_ref()
+            .is_some_and(|l| l.blocked_until().is_some())
+        {
+            let shard = self
+                .limited_map()
+                .and_then(|m| m.lookup(q.record.hash_key()));
+            if let Some(l) = self.limiter.as_mut() {
+                l.unblock(shard);
+            }
         }
+        let key = q.record.partition_key().to_owned();
+        match self.stream.hold_if_unsure(q) {
+            Some(q) => self.queue.push(q),
+            // Its key's later records wait for it, as for a record in flight.
+            None if self.config.ordering == Ordering::PerKey => self.busy_keys.insert(&key),
+            None => {}
+        }
+    }
+
+    fn limited_map(&self) -> Option<&ShardMap> {
+        limited_map(self.limiter.as_ref(), self.grouping.as_ref())
     }
 
     /// Settling made room: take waiting records, in order.
@@ -373,25 +393,25 @@ impl Producer {
             .map_or(Plan::Plain, ShardGrouping::plan);
         // The rate limiter needs the shard map; records of unknown shards are not limited, and
         // neither is a page going away or a stream that places records itself.
-        let map = self
-            .grouping
-            .as_ref()
-            .and_then(ShardGrouping::map)
-            .map(|(m, _)| m)
+        let map = limited_map(self.limiter.as_ref(), self.grouping.as_ref())
             .filter(|_| limited && !self.stream.auto_distribution());
         let mut limiter = self.limiter.as_mut().zip(map).map(|(l, m)| {
             l.for_map(generation, m.len(), now);
             l
         });
-        let (mut held, mut smallest) = (Vec::new(), usize::MAX);
+        // Each shard that refuses a record refuses the rest of this request's records too, so a
+        // shard's records keep their order and a large one is not starved by smaller ones.
+        let mut held: Vec<(usize, usize)> = Vec::new();
         let mut charge = |shard: usize, records: f64, bytes: usize| {
             let Some(l) = limiter.as_deref_mut() else {
                 return true;
             };
+            if held.iter().any(|&(s, _)| s == shard) {
+                return false;
+            }
             let taken = l.try_take(shard, records, bytes, now);
             if !taken {
-                held.push(shard);
-                smallest = smallest.min(bytes);
+                held.push((shard, bytes));
             }
             taken
         };
@@ -415,7 +435,12 @@ impl Producer {
                 (records, None, body)
             }
             Plan::Pack(grouping) => {
-                let max_bytes = self.config.aggregation.map_or(0, |a| a.max_bytes);
+                // Never over the stream's own record limit (it may be below `maxBytes`).
+                let max_bytes = self
+                    .config
+                    .aggregation
+                    .map_or(0, |a| a.max_bytes)
+                    .min(self.stream.record_limit(&self.config.limits));
                 let busy = per_key.then_some(&self.busy_keys);
                 let limit: Option<&mut dyn FnMut(usize, f64, usize) -> bool> =
                     map.is_some().then_some(&mut charge);
@@ -425,7 +450,12 @@ impl Producer {
             }
         };
         if let Some(l) = self.limiter.as_mut().filter(|_| map.is_some()) {
-            l.after_take(&held, smallest, now);
+            // Wait only when nothing could go: shards at their rate hold every record left.
+            if records.is_empty() {
+                l.block(&held, now);
+            } else {
+                l.unblock(None);
+            }
         }
         if records.is_empty() {
             return None;
@@ -740,14 +770,12 @@ impl Producer {
         if let (Some(auto), Some(g)) = (auto_distribution, self.grouping.as_mut()) {
             g.set_auto_distribution(auto);
         }
-        if auto_distribution == Some(false) {
-            // The stream went back to partition keys: records put without one cannot go.
-            let failure = Rc::new(Error::from(RecordError::PartitionKeyRequired).to_failure());
-            for q in self.queue.take_out(|q| q.record.partition_key().is_empty()) {
-                self.settle(q, Outcome::Failed(Rc::clone(&failure)));
+        if self.config.ordering == Ordering::PerKey {
+            let released = send.iter().chain(refuse.iter().map(|(q, _)| q));
+            for q in released {
+                self.busy_keys.remove(q.record.partition_key());
             }
         }
-        self.queue.requeue(send);
         for (q, f) in refuse {
             self.settle(q, Outcome::Failed(Rc::new(f)));
         }
@@ -757,12 +785,31 @@ impl Producer {
                 self.settle(q, Outcome::Failed(Rc::clone(&f)));
             }
         }
+        if auto_distribution == Some(false) {
+            // The stream went back to partition keys: records put without one cannot go.
+            let failure = Rc::new(Error::from(RecordError::PartitionKeyRequired).to_failure());
+            for q in self.queue.take_out(|q| q.record.partition_key().is_empty()) {
+                self.settle(q, Outcome::Failed(Rc::clone(&failure)));
+            }
+        }
+        self.queue.requeue(send);
         self.admit_waiting(now);
     }
 
     fn fail_whole(&mut self, mut flight: InFlight, failure: Failure, now: Millis) {
         self.tally.counters.requests_failed += 1;
+        let per_key = self.config.ordering == Ordering::PerKey;
+        let keys: Vec<String> = if per_key {
+            let keys = flight.records.iter().map(|q| q.record.partition_key());
+            keys.map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        };
         if failure.code == ErrorCode::NotFound && self.stream.hold_not_found(&mut flight.records) {
+            // `take_flight` freed their keys: they stay busy while the records are held.
+            for key in &keys {
+                self.busy_keys.insert(key);
+            }
             return;
         }
         let failure = Rc::new(failure);
@@ -825,11 +872,9 @@ impl Producer {
 
     /// The service throttled a record: its shard's rate limit adapts.
     fn shard_throttled(&mut self, record: &Record, now: Millis) {
-        let map = self.grouping.as_ref().and_then(ShardGrouping::map);
-        if let (Some(limiter), Some((map, _))) = (self.limiter.as_mut(), map) {
-            if let Some(shard) = map.lookup(record.hash_key()) {
-                limiter.throttled(shard, now);
-            }
+        let shard = self.limited_map().and_then(|m| m.lookup(record.hash_key()));
+        if let (Some(limiter), Some(shard)) = (self.limiter.as_mut(), shard) {
+            limiter.throttled(shard, now);
         }
     }
 
@@ -892,7 +937,14 @@ impl Producer {
         let Some(ttl) = self.config.record_ttl_ms else {
             return;
         };
-        let mut expired = false;
+        let held = self.stream.take_expired(now, ttl);
+        let mut expired = !held.is_empty();
+        for q in held {
+            if self.config.ordering == Ordering::PerKey {
+                self.busy_keys.remove(q.record.partition_key());
+            }
+            self.settle_expired(q, ttl);
+        }
         while self
             .queue
             .front()
@@ -984,9 +1036,12 @@ impl Producer {
         let list = self.list_due_at().filter(|_| asking.is_none());
         let describe = self.describe_due_at().filter(|_| asking.is_none());
         let expiry = self.config.record_ttl_ms.and_then(|ttl| {
-            self.queue
-                .front()
-                .map(|q| q.accepted_at.saturating_add(ttl))
+            let oldest = self.queue.front().map(|q| q.accepted_at);
+            [oldest, self.stream.oldest_held()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|at| at.saturating_add(ttl))
         });
         let close = match self.lifecycle {
             Lifecycle::Closing { deadline } => deadline,
@@ -1134,7 +1189,7 @@ impl Producer {
         Stats {
             counters: self.tally.counters.clone(),
             buffered_records: (self.queue.len() + self.stream.held_records()) as u64,
-            buffered_bytes: self.queue.record_bytes() as u64,
+            buffered_bytes: (self.queue.record_bytes() + self.stream.held_bytes()) as u64,
             in_flight_requests: self
                 .in_flight
                 .iter()
@@ -1158,6 +1213,20 @@ impl Producer {
             shard_count: grouping.map_or(0, |g| g.shard_count() as u64),
         }
     }
+}
+
+/// The shard map the rate limiter works with, when limiting: not on a stream found to place
+/// records itself. (Fields, not `&self`: the queue is taken from while it is used.)
+fn limited_map<'a>(
+    limiter: Option<&RateLimiter>,
+    grouping: Option<&'a ShardGrouping>,
+) -> Option<&'a ShardMap> {
+    limiter?;
+    let grouping = grouping?;
+    if grouping.mode() == AggregationMode::AutoDistribution {
+        return None;
+    }
+    grouping.map().map(|(m, _)| m)
 }
 
 #[cfg(test)]

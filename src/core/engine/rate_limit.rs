@@ -38,7 +38,9 @@ pub struct RateLimiter {
     buckets: Vec<Bucket>,
     /// The shard map generation the buckets are for.
     generation: u32,
-    /// Records were held back: nothing more is sent before then.
+    /// Nothing else could be sent: the shards holding records back, and when the first of
+    /// them has room again. A record of another shard put meanwhile lifts it.
+    blocked: Vec<usize>,
     blocked_until: Option<Millis>,
 }
 
@@ -48,6 +50,7 @@ impl RateLimiter {
             share: f64::from(percent) / 100.0,
             buckets: Vec::new(),
             generation: u32::MAX,
+            blocked: Vec::new(),
             blocked_until: None,
         }
     }
@@ -101,35 +104,39 @@ impl RateLimiter {
         true
     }
 
-    /// Give back what `try_take` took for a record that was not sent after all.
-    pub fn give_back(&mut self, shard: usize, records: f64, bytes: usize) {
-        if let Some(b) = self.buckets.get_mut(shard) {
-            b.records += records;
-            b.bytes += bytes as f64;
-        }
-    }
-
-    /// A request was built: if records of `held_shards` were held back, the next one waits
-    /// until the first of those shards has room for one more record (`smallest` bytes).
-    pub fn after_take(&mut self, held_shards: &[usize], smallest: usize, now: Millis) {
+    /// Nothing could be sent: `held` gives each shard that held records back with the size of
+    /// the first one it refused; nothing is tried again until the first of those shards has
+    /// room for its record (a bucket holds at most a second's worth: a larger record goes once
+    /// the bucket is full).
+    pub fn block(&mut self, held: &[(usize, usize)], now: Millis) {
         let share = self.share;
-        self.blocked_until = held_shards
+        self.blocked = held.iter().map(|&(s, _)| s).collect();
+        self.blocked_until = held
             .iter()
-            .filter_map(|&s| self.buckets.get(s))
-            .map(|b| {
+            .filter_map(|&(s, size)| Some((self.buckets.get(s)?, size)))
+            .map(|(b, size)| {
                 let (r, y) = (
                     SHARD_RECORDS_PER_S * share * b.factor,
                     SHARD_BYTES_PER_S * share * b.factor,
                 );
                 let wait_records = (1.0 - b.records).max(0.0) / r;
-                let wait_bytes = (smallest as f64 - b.bytes).max(0.0) / y;
+                let wait_bytes = ((size as f64).min(y) - b.bytes).max(0.0) / y;
                 (wait_records.max(wait_bytes) * 1_000.0).ceil() as Millis
             })
             .min()
             .map(|wait| now.saturating_add(wait.max(MIN_WAIT_MS)));
     }
 
-    /// No request before this, when records are held back.
+    /// Something was sent, or a record of a shard not holding records back arrived (`shard`
+    /// `None`: its shard is unknown): the next request need not wait.
+    pub fn unblock(&mut self, shard: Option<usize>) {
+        if shard.is_none_or(|s| !self.blocked.contains(&s)) {
+            self.blocked.clear();
+            self.blocked_until = None;
+        }
+    }
+
+    /// No request before this: nothing could be sent, and nothing new that could has come.
     pub fn blocked_until(&self) -> Option<Millis> {
         self.blocked_until
     }
@@ -151,8 +158,8 @@ impl RateLimiter {
         b.bytes = 0.0;
     }
 
-    /// The lowest share of its configured rate any shard is allowed now.
-    pub fn lowest_factor(&self) -> f64 {
+    #[cfg(test)]
+    fn lowest_factor(&self) -> f64 {
         self.buckets.iter().map(|b| b.factor).fold(1.0, f64::min)
     }
 }
@@ -189,13 +196,18 @@ mod tests {
         l.for_map(1, 1, 0);
         assert!(l.try_take(0, 1.0, 400_000, 0));
         assert!(!l.try_take(0, 1.0, 400_000, 0), "half a MiB per second");
+        // The larger record waits until the bucket is full (not until it holds 10 MiB).
+        l.block(&[(0, 10 << 20)], 0);
+        assert_eq!(
+            l.blocked_until(),
+            Some(763),
+            "400,000 of 524,288 bytes to refill"
+        );
         assert!(
-            l.try_take(0, 1.0, 1_000_000, 1_000),
+            l.try_take(0, 1.0, 10 << 20, 1_000),
             "full: a record over the bucket goes"
         );
         assert!(!l.try_take(0, 1.0, 10, 1_000));
-        l.give_back(0, 1.0, 1_000_000);
-        assert!(l.try_take(0, 1.0, 10, 1_000));
     }
 
     #[test]
@@ -223,13 +235,26 @@ mod tests {
     }
 
     #[test]
-    fn held_records_wait_for_their_shards_next_token() {
+    fn held_records_wait_for_their_shards_next_token_unless_another_shard_has_records() {
         let mut l = RateLimiter::new(100);
         l.for_map(1, 2, 0);
         while l.try_take(0, 1.0, 10, 0) {}
-        l.after_take(&[0], 10, 0);
+        l.block(&[(0, 10)], 0);
         assert_eq!(l.blocked_until(), Some(MIN_WAIT_MS));
-        l.after_take(&[], 10, 5);
-        assert_eq!(l.blocked_until(), None);
+        l.unblock(Some(0));
+        assert_eq!(
+            l.blocked_until(),
+            Some(MIN_WAIT_MS),
+            "more of the same shard wait too"
+        );
+        l.unblock(Some(1));
+        assert_eq!(l.blocked_until(), None, "another shard's record goes");
+        l.block(&[(0, 10)], 0);
+        l.unblock(None);
+        assert_eq!(
+            l.blocked_until(),
+            None,
+            "so does a record of an unknown shard"
+        );
     }
 }

@@ -18,6 +18,8 @@ struct Outcome {
     delivered: u64,
     /// When the last record was acknowledged.
     done_at: Millis,
+    /// The longest a background key's record waited from `put` to its acknowledgement.
+    background_wait: Millis,
 }
 
 fn shard_of(key: &str) -> usize {
@@ -64,7 +66,10 @@ fn run(limited: bool, foreign_per_s: u64) -> Outcome {
         throttled: 0,
         delivered: 0,
         done_at: 0,
+        background_wait: 0,
     };
+    // When each background record was put, by record id.
+    let mut background_put = std::collections::HashMap::new();
     let total = SECONDS * (HOT_PER_S + 3 * BACKGROUND_PER_S);
     let data = [b'x'; 200];
     for now in 0..120_000u64 {
@@ -76,7 +81,8 @@ fn run(limited: bool, foreign_per_s: u64) -> Outcome {
             for key in &keys[1..] {
                 for _ in 0..(BACKGROUND_PER_S * (now + 1) / 1_000 - BACKGROUND_PER_S * now / 1_000)
                 {
-                    p.put(Record::new(&data, key, None), now).unwrap();
+                    let id = p.put(Record::new(&data, key, None), now).unwrap();
+                    background_put.insert(id, now);
                 }
             }
         }
@@ -121,12 +127,15 @@ fn run(limited: bool, foreign_per_s: u64) -> Outcome {
         }
         while let Some(e) = p.poll_event() {
             if let Event::Settled(Settlement {
+                id,
                 outcome: crate::core::Outcome::Acked(_),
-                ..
             }) = e
             {
                 out.delivered += 1;
                 out.done_at = now;
+                if let Some(put) = background_put.get(&id) {
+                    out.background_wait = out.background_wait.max(now - put);
+                }
             }
         }
         if out.delivered == total {
@@ -160,6 +169,13 @@ fn a_hot_shard_is_fed_at_its_rate_instead_of_being_throttled() {
         without.throttled,
         without.entries
     );
+    // The other shards' records do not wait for the hot one: linger (50 ms), a round trip
+    // (20 ms) and at most one wait for the hot shard's next token (100 ms).
+    assert!(
+        with.background_wait <= 200,
+        "a background record waited {} ms",
+        with.background_wait
+    );
 }
 
 #[test]
@@ -174,4 +190,48 @@ fn another_writer_on_the_hot_shard_is_adapted_to() {
         with.entries
     );
     assert!(share(&with) * 10.0 < share(&without));
+}
+
+/// A shard saturated by bytes: a record it refuses is not overtaken by smaller ones behind it,
+/// and waits only until the shard's bucket has room for it.
+#[test]
+fn a_shards_records_keep_their_order_through_its_limit() {
+    let mut p =
+        producer(r#""rateLimit":true,"lingerMs":0,"streamSettings":{"maxRecordSizeInKiB":10240}"#);
+    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    let first = p
+        .put(Record::new(&vec![b'x'; 600_000], "k", None), 0)
+        .unwrap();
+    let list = p.poll_transmit(0).unwrap();
+    assert_eq!(list.operation, Operation::ListShards);
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 0);
+    let second = p
+        .put(Record::new(&vec![b'x'; 600_000], "k", None), 0)
+        .unwrap();
+    let third = p.put(Record::new(b"small", "k", None), 0).unwrap();
+    let mut order = Vec::new();
+    let mut sent_at = Vec::new();
+    for now in 0..3_000 {
+        while let Some(t) = p.poll_transmit(now) {
+            sent_at.push(now);
+            let n = serde_json::from_slice::<serde_json::Value>(&t.body).unwrap()["Records"]
+                .as_array()
+                .unwrap()
+                .len();
+            let ok = vec![r#"{"SequenceNumber":"1","ShardId":"s0"}"#; n];
+            p.handle_answer(t.id, status(200, &super::tests::answer(&ok)), now);
+        }
+        order.extend(
+            std::iter::from_fn(|| p.poll_event()).filter_map(|e| match e {
+                Event::Settled(s) => Some(s.id),
+                _ => None,
+            }),
+        );
+    }
+    assert_eq!(order, [first, second, third], "in put order");
+    // 1 MiB per second: the second 600 KB waits until about 150 KB more have come.
+    assert!(
+        sent_at[1] >= 100 && sent_at[1] <= 200,
+        "sent at {sent_at:?}"
+    );
 }

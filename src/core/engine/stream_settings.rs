@@ -21,6 +21,9 @@ pub const SETTINGS_REUSE_MS: u64 = 60_000;
 pub const CREATING_POLL_MS: u64 = 1_000;
 /// After a failed call (throttled, unavailable), the next waits this long.
 pub const DESCRIBE_RETRY_MS: u64 = 5_000;
+/// Calls failing this many times in a row before the first answer leave the settings unknown
+/// (limits assumed) rather than hold records and aggregates longer.
+const UNKNOWN_TRIES: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
@@ -58,6 +61,8 @@ pub struct StreamInfo {
     /// Asked again on this schedule while records flow (aggregation's map refresh).
     refresh_ms: Option<u64>,
     note: Option<String>,
+    /// Calls that failed in a row.
+    failures: u32,
     /// Records over 1 MiB or without a partition key, put before the settings were known.
     held: Vec<Queued>,
 }
@@ -75,6 +80,7 @@ impl StreamInfo {
             due_at: given.is_none().then_some(0),
             refresh_ms,
             note: None,
+            failures: 0,
             held: Vec::new(),
         }
     }
@@ -155,6 +161,24 @@ impl StreamInfo {
         self.held.len()
     }
 
+    pub fn held_bytes(&self) -> usize {
+        self.held.iter().map(|q| q.record.size()).sum()
+    }
+
+    /// When the oldest held record was accepted.
+    pub fn oldest_held(&self) -> Option<Millis> {
+        self.held.iter().map(|q| q.accepted_at).min()
+    }
+
+    /// Take out the held records whose time to live (`ttl`) is over at `now`.
+    pub fn take_expired(&mut self, now: Millis, ttl: u64) -> Vec<Queued> {
+        let (expired, kept) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|q| q.accepted_at.saturating_add(ttl) <= now);
+        self.held = kept;
+        expired
+    }
+
     pub fn take_held(&mut self) -> Vec<Queued> {
         std::mem::take(&mut self.held)
     }
@@ -217,6 +241,7 @@ impl StreamInfo {
                 self.forget(now);
             }
             Ok(s) => {
+                self.failures = 0;
                 self.settings = s;
                 self.source = Source::Described { at: now };
                 self.note = None;
@@ -228,6 +253,17 @@ impl StreamInfo {
             Err(f) if f.code == ErrorCode::NotFound => {
                 verdict.missing = Some(f);
                 self.forget(now);
+            }
+            // Throttled or failing (the call is limited to 20 per second per account): asked
+            // again, and what is known stays known; records held and aggregates wait for the
+            // first answer through a few tries only.
+            Err(f)
+                if f.retry.is_retryable()
+                    && (self.source != Source::Unknown || self.failures < UNKNOWN_TRIES) =>
+            {
+                self.failures += 1;
+                self.due_at = Some(now.saturating_add(DESCRIBE_RETRY_MS));
+                return verdict;
             }
             Err(f) => {
                 self.source = Source::Unavailable;

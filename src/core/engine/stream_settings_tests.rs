@@ -441,3 +441,136 @@ fn records_without_a_partition_key_go_to_an_auto_stream_only() {
         AggregationMode::WaitingForShardMap
     );
 }
+
+#[test]
+fn per_key_order_holds_through_records_held_for_the_settings() {
+    let mut p = asking(r#","ordering":"per-key","lingerMs":0"#);
+    let large = p.put(sized(2 * MIB), 0).unwrap();
+    let small = p.put(rec("k"), 0).unwrap();
+    let other = p.put(rec("other"), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    let put = p.poll_transmit(0).unwrap();
+    assert_eq!(
+        entry_count(&put),
+        1,
+        "only the other key goes: `k` waits behind its held record"
+    );
+    p.handle_answer(put.id, status(200, &answer(&[OK])), 1);
+    assert_eq!(settled(&mut p)[0].id, other);
+    let big_stream = summary("ACTIVE", r#","MaxRecordSizeInKiB":10240"#);
+    p.handle_answer(describe.id, status(200, big_stream.as_bytes()), 2);
+    let mut order = Vec::new();
+    while let Some(t) = p.poll_transmit(2) {
+        p.handle_answer(t.id, status(200, &answer(&[OK])), 3);
+        order.extend(settled(&mut p).iter().map(|s| s.id));
+    }
+    assert_eq!(order, [large, small]);
+}
+
+#[test]
+fn records_refused_while_the_stream_is_created_keep_their_keys_order() {
+    let mut p = asking(r#","ordering":"per-key","lingerMs":0"#);
+    let first = p.put(rec("k"), 0).unwrap();
+    let second = p.put(rec("k"), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    let put = p.poll_transmit(0).unwrap();
+    assert!(p.poll_transmit(0).is_none(), "one record of `k` in flight");
+    let gone = br#"{"__type":"ResourceNotFoundException","message":"Stream readings not found."}"#;
+    p.handle_answer(put.id, status(400, gone), 1);
+    assert!(
+        p.poll_transmit(1).is_none(),
+        "`k` stays busy while its record is held"
+    );
+    p.handle_answer(
+        describe.id,
+        status(200, summary("ACTIVE", "").as_bytes()),
+        2,
+    );
+    let mut order = Vec::new();
+    while let Some(t) = p.poll_transmit(2) {
+        p.handle_answer(t.id, status(200, &answer(&[OK])), 3);
+        order.extend(settled(&mut p).iter().map(|s| s.id));
+    }
+    assert_eq!(order, [first, second]);
+}
+
+#[test]
+fn held_records_expire_at_their_time_to_live() {
+    let mut p = asking(r#","recordTtlMs":1000"#);
+    let large = p.put(sized(2 * MIB), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    assert!(describing(&describe));
+    assert_eq!(p.poll_timeout(), Some(1_000), "its expiry wakes the host");
+    assert!(p.poll_transmit(1_000).is_none());
+    let s = settled(&mut p);
+    assert_eq!((s[0].id, failure(&s[0]).code), (large, ErrorCode::Expired));
+    assert_eq!(p.stats(1_000).buffered_records, 0);
+}
+
+#[test]
+fn a_throttled_call_is_asked_again_before_aggregates_or_limits_are_assumed() {
+    let throttled =
+        br#"{"__type":"LimitExceededException","message":"Rate exceeded for stream readings"}"#;
+    let mut p = asking(r#","aggregation":true"#);
+    for k in ["a", "a", "a"] {
+        p.put(rec(k), 0).unwrap();
+    }
+    p.flush();
+    let describe = p.poll_transmit(0).unwrap();
+    let list = p.poll_transmit(0).unwrap();
+    p.handle_answer(describe.id, status(400, throttled), 1);
+    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    assert!(
+        p.poll_transmit(1).is_none(),
+        "no aggregate before the settings are known"
+    );
+    assert!(p.stats(1).stream_note.is_none());
+    let again = p.poll_transmit(5_001).unwrap();
+    assert!(describing(&again));
+    let auto = summary("ACTIVE", r#","RecordDistributionStrategy":"AUTO""#);
+    p.handle_answer(again.id, status(200, auto.as_bytes()), 5_002);
+    let put = p.poll_transmit(5_002).unwrap();
+    assert_eq!(entry_count(&put), 3, "plain records to the AUTO stream");
+
+    // A refresh that fails keeps what the stream said.
+    let mut p = asking(r#","aggregation":{"shardMapRefreshMs":1000},"lingerMs":0"#);
+    p.put(rec("a"), 0).unwrap();
+    let describe = p.poll_transmit(0).unwrap();
+    let list = p.poll_transmit(0).unwrap();
+    let big_stream = summary("ACTIVE", r#","MaxRecordSizeInKiB":10240"#);
+    p.handle_answer(describe.id, status(200, big_stream.as_bytes()), 1);
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    let put = p.poll_transmit(1).unwrap();
+    p.handle_answer(put.id, status(200, &answer(&[OK])), 2);
+    p.put(rec("b"), 1_001).unwrap();
+    let refresh = p.poll_transmit(1_001).unwrap();
+    assert!(describing(&refresh));
+    p.handle_answer(refresh.id, status(400, throttled), 1_002);
+    assert!(
+        p.put(sized(3 * MIB), 1_002).is_ok(),
+        "still a 10 MiB stream"
+    );
+}
+
+#[test]
+fn aggregates_stay_within_the_streams_record_limit() {
+    let mut p = producer(r#""aggregation":{"maxBytes":4194304},"streamSettings":{},"lingerMs":0"#);
+    for _ in 0..30 {
+        p.put(Record::new(&vec![b'x'; 100_000], "k", None), 0)
+            .unwrap();
+    }
+    let list = p.poll_transmit(0).unwrap();
+    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
+    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 0);
+    let put = p.poll_transmit(0).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&put.body).unwrap();
+    for entry in body["Records"].as_array().unwrap() {
+        let data = entry["Data"].as_str().unwrap().len() / 4 * 3;
+        assert!(
+            data <= MIB,
+            "an aggregate of {data} bytes for a 1 MiB stream"
+        );
+    }
+    assert!(body["Records"].as_array().unwrap().len() >= 3);
+}

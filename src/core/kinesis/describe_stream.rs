@@ -53,7 +53,8 @@ fn read_summary(body: &[u8]) -> Result<StreamSettings, Malformed> {
     reader.end()?;
     let max_record_bytes = match kib {
         None => DEFAULT_STREAM_RECORD_BYTES,
-        Some(k) if (1.0..=16_777_216.0).contains(&k) && k.fract() == 0.0 => k as usize * 1024,
+        // 1024-10240 today; larger values are taken, up to 1 GiB (a usize on wasm32).
+        Some(k) if (1.0..=1_048_576.0).contains(&k) && k.fract() == 0.0 => k as usize * 1024,
         Some(_) => return Err(Malformed),
     };
     Ok(StreamSettings {
