@@ -1,16 +1,18 @@
 // The bytes a page pays for the package are a budget, checked on every build: a page importing
 // only KinesisProducer from the browser entry, and one importing every export, bundled by esbuild
 // (minified, split), gzip -9 of the JS it loads plus the .wasm (the benchmark's own measure,
-// benches/bytes.mjs). The goal is 53 KB and 65 KB; BENCHMARKS.md says where every byte
-// goes and why these are the budgets for now. Growth past them needs a reason and a new budget.
+// benches/bytes.mjs). The lean-core issue's goal was 53 KB and 65 KB; BENCHMARKS.md says where
+// every byte goes and what each later feature added (stream settings 3.2 KB, the rate limiter
+// and its review fixes 3.2 KB, new exports in every-export pages only). Growth past these needs
+// a reason and a new budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pageBytes } from '../../benches/bytes.mjs';
 
 const entry = JSON.stringify(new URL('../../pkg/browser.js', import.meta.url).pathname);
 const BUDGET = {
-  producerOnly: 78_000,
-  everyExport: 81_000,
+  producerOnly: 84_000,
+  everyExport: 89_000,
 };
 
 test('a producer-only page and an every-export page stay within their byte budgets', async () => {
