@@ -27,7 +27,12 @@ const scripts = {
     await new Promise((reached) => {
       const producer = new KinesisProducer({
         region: REGION, streamName: STREAM, endpoint: ENDPOINT, credentials: CREDENTIALS, lingerMs: 0,
-        fetch: async () => {
+        fetch: async (url, init) => {
+          // Its DescribeStreamSummary goes out first, beside the batch: on its way, as over a
+          // socket (a Response made here would load Node's fetch, ~15 ms no transport costs).
+          if (String(init.headers['x-amz-target']).endsWith('.DescribeStreamSummary')) {
+            return new Promise(() => {});
+          }
           t1 = performance.now();
           reached();
           return new Response(ok500);

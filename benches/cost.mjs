@@ -64,6 +64,7 @@ async function run(aggregation, total) {
     fetch: async (url, init) => {
       const t0 = performance.now();
       let body = listShards;
+      if (init.headers['x-amz-target'].endsWith('DescribeStreamSummary')) body = '{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}';
       if (init.headers['x-amz-target'].endsWith('PutRecords')) {
         const request = JSON.parse(new TextDecoder().decode(init.body));
         body = JSON.stringify({

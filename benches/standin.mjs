@@ -57,6 +57,7 @@ const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, heade
       return send(res, 403, Buffer.from('{"__type":"MissingAuthenticationTokenException","message":"no signature"}'));
     }
     if (target.endsWith('.ListShards')) return send(res, 200, listShards);
+    if (target.endsWith('.DescribeStreamSummary')) return send(res, 200, Buffer.from('{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}'));
     if (!target.endsWith('.PutRecords')) {
       counts.refused++;
       return send(res, 400, Buffer.from('{"__type":"UnknownOperationException"}'));

@@ -234,8 +234,9 @@ impl Producer {
             let shard = self
                 .limited_map()
                 .and_then(|m| m.lookup(q.record.hash_key()));
+            let due = now.saturating_add(self.config.linger_ms);
             if let Some(l) = self.limiter.as_mut() {
-                l.unblock(shard);
+                l.record_due(shard, due);
             }
         }
         let key = q.record.partition_key().to_owned();
@@ -454,7 +455,7 @@ impl Producer {
             if records.is_empty() {
                 l.block(&held, now);
             } else {
-                l.unblock(None);
+                l.unblock();
             }
         }
         if records.is_empty() {

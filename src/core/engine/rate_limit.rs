@@ -127,12 +127,18 @@ impl RateLimiter {
             .map(|wait| now.saturating_add(wait.max(MIN_WAIT_MS)));
     }
 
-    /// Something was sent, or a record of a shard not holding records back arrived (`shard`
-    /// `None`: its shard is unknown): the next request need not wait.
-    pub fn unblock(&mut self, shard: Option<usize>) {
+    /// Something was sent: the next request need not wait.
+    pub fn unblock(&mut self) {
+        self.blocked.clear();
+        self.blocked_until = None;
+    }
+
+    /// A record of `shard` (`None`: unknown) arrived, due at `due` (its linger): if its shard is
+    /// not holding records back, the wait ends by then, so it goes with its batch, not after
+    /// the hot shard's next token.
+    pub fn record_due(&mut self, shard: Option<usize>, due: Millis) {
         if shard.is_none_or(|s| !self.blocked.contains(&s)) {
-            self.blocked.clear();
-            self.blocked_until = None;
+            self.blocked_until = self.blocked_until.map(|at| at.min(due));
         }
     }
 
@@ -241,20 +247,25 @@ mod tests {
         while l.try_take(0, 1.0, 10, 0) {}
         l.block(&[(0, 10)], 0);
         assert_eq!(l.blocked_until(), Some(MIN_WAIT_MS));
-        l.unblock(Some(0));
+        l.record_due(Some(0), 5);
         assert_eq!(
             l.blocked_until(),
             Some(MIN_WAIT_MS),
             "more of the same shard wait too"
         );
-        l.unblock(Some(1));
-        assert_eq!(l.blocked_until(), None, "another shard's record goes");
-        l.block(&[(0, 10)], 0);
-        l.unblock(None);
+        l.record_due(Some(1), 50);
         assert_eq!(
             l.blocked_until(),
-            None,
+            Some(50),
+            "another shard's record goes with its linger"
+        );
+        l.record_due(None, 30);
+        assert_eq!(
+            l.blocked_until(),
+            Some(30),
             "so does a record of an unknown shard"
         );
+        l.unblock();
+        assert_eq!(l.blocked_until(), None);
     }
 }
