@@ -3,6 +3,7 @@
 //! continuously) on a simulated clock: a hot key at 150 % of its shard's record limit beside
 //! background keys on the other shards, with and without the limiter.
 
+use super::stream_settings_tests::ONE_SHARD;
 use super::tests::{producer, status};
 use super::*;
 
@@ -204,13 +205,12 @@ fn another_writer_on_the_hot_shard_is_adapted_to() {
 fn a_shards_records_keep_their_order_through_its_limit() {
     let mut p =
         producer(r#""rateLimit":true,"lingerMs":0,"streamSettings":{"maxRecordSizeInKiB":10240}"#);
-    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
     let first = p
         .put(Record::new(&vec![b'x'; 600_000], "k", None), 0)
         .unwrap();
     let list = p.poll_transmit(0).unwrap();
     assert_eq!(list.operation, Operation::ListShards);
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 0);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 0);
     let second = p
         .put(Record::new(&vec![b'x'; 600_000], "k", None), 0)
         .unwrap();

@@ -10,6 +10,8 @@ use crate::core::model::options::Options;
 use crate::core::model::stream::StreamStatus;
 
 const OK: &str = r#"{"SequenceNumber":"1","ShardId":"shardId-0"}"#;
+/// A `ListShards` answer: one shard over the whole hash key space.
+pub const ONE_SHARD: &str = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
 
 /// A producer that asks the stream for its settings, with these extra options.
 fn asking(extra: &str) -> Producer {
@@ -84,8 +86,7 @@ fn an_auto_stream_turns_aggregation_off_before_the_first_aggregate() {
     let list = p.poll_transmit(0).unwrap();
     assert!(describing(&describe));
     assert_eq!(list.operation, Operation::ListShards);
-    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 1);
     assert!(
         p.poll_transmit(1).is_none(),
         "the map alone does not let aggregates go"
@@ -121,7 +122,7 @@ fn an_auto_stream_turns_aggregation_off_before_the_first_aggregate() {
     assert_eq!(p.stats(later).aggregation, AggregationMode::ByShard);
     let relist = p.poll_transmit(later).unwrap();
     assert_eq!(relist.operation, Operation::ListShards);
-    p.handle_answer(relist.id, status(200, one_shard.as_bytes()), later);
+    p.handle_answer(relist.id, status(200, ONE_SHARD.as_bytes()), later);
     let packed = p.poll_transmit(later).unwrap();
     assert_eq!(entry_count(&packed), 1, "one aggregate of two");
 }
@@ -310,8 +311,7 @@ fn a_refused_call_is_not_repeated_and_limits_are_assumed() {
         note.contains("DescribeStreamSummary") && note.contains("1048576"),
         "{note}"
     );
-    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"9"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 2);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 2);
     let put = p.poll_transmit(2).unwrap();
     assert_eq!(
         put.operation,
@@ -329,7 +329,7 @@ fn a_refused_call_is_not_repeated_and_limits_are_assumed() {
         );
         if let Some(n) = next {
             if n.operation == Operation::ListShards {
-                p.handle_answer(n.id, status(200, one_shard.as_bytes()), t);
+                p.handle_answer(n.id, status(200, ONE_SHARD.as_bytes()), t);
                 let put = p.poll_transmit(t).unwrap();
                 p.handle_answer(put.id, status(200, &answer(&[OK])), t);
             } else {
@@ -519,8 +519,7 @@ fn a_throttled_call_is_asked_again_before_aggregates_or_limits_are_assumed() {
     let describe = p.poll_transmit(0).unwrap();
     let list = p.poll_transmit(0).unwrap();
     p.handle_answer(describe.id, status(400, throttled), 1);
-    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 1);
     assert!(
         p.poll_transmit(1).is_none(),
         "no aggregate before the settings are known"
@@ -540,7 +539,7 @@ fn a_throttled_call_is_asked_again_before_aggregates_or_limits_are_assumed() {
     let list = p.poll_transmit(0).unwrap();
     let big_stream = summary("ACTIVE", r#","MaxRecordSizeInKiB":10240"#);
     p.handle_answer(describe.id, status(200, big_stream.as_bytes()), 1);
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 1);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 1);
     let put = p.poll_transmit(1).unwrap();
     p.handle_answer(put.id, status(200, &answer(&[OK])), 2);
     p.put(rec("b"), 1_001).unwrap();
@@ -561,8 +560,7 @@ fn aggregates_stay_within_the_streams_record_limit() {
             .unwrap();
     }
     let list = p.poll_transmit(0).unwrap();
-    let one_shard = r#"{"Shards":[{"ShardId":"s0","HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"340282366920938463463374607431768211455"},"SequenceNumberRange":{"StartingSequenceNumber":"1"}}]}"#;
-    p.handle_answer(list.id, status(200, one_shard.as_bytes()), 0);
+    p.handle_answer(list.id, status(200, ONE_SHARD.as_bytes()), 0);
     let put = p.poll_transmit(0).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&put.body).unwrap();
     for entry in body["Records"].as_array().unwrap() {
