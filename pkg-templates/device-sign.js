@@ -16,8 +16,13 @@ const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
 function secretBytes(secret) {
   const match = typeof secret === 'string' ? SECRET.exec(secret) : null;
   // Never quote the secret in the message.
-  if (!match) throw invalid('secret', 'must be a Standard Webhooks secret, "whsec_" and base64');
-  return Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0));
+  const refused = () => invalid('secret', 'must be a Standard Webhooks secret, "whsec_" and base64');
+  if (!match) throw refused();
+  try {
+    return Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0));
+  } catch {
+    throw refused(); // base64 of a wrong length
+  }
 }
 
 function seconds(timestamp) {

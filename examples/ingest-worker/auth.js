@@ -32,22 +32,31 @@ async function verifyWebhook(headers, body, deviceId, device, now) {
   const id = headers.get('webhook-id');
   const timestamp = headers.get('webhook-timestamp');
   const presented = (headers.get('webhook-signature') ?? '').split(' ').filter((s) => s.startsWith('v1,'));
-  if (!id || !timestamp || presented.length === 0) return UNAUTHENTICATED;
-  const ts = /^\d{1,11}$/.test(timestamp) ? Number(timestamp) : NaN;
-  if (!(Math.abs(now / 1000 - ts) <= TOLERANCE_SECONDS)) {
-    return refuse(401, `webhook-timestamp must be within ${TOLERANCE_SECONDS} s of the server's clock (now ${Math.floor(now / 1000)})`);
-  }
+  // Digits as the signer writes them (no leading zero): the signature covers the text as sent.
+  if (!id || !/^[1-9]\d{0,10}$/.test(timestamp ?? '') || presented.length === 0) return UNAUTHENTICATED;
+  const ts = Number(timestamp);
+  let signed = false;
   for (const secret of device.secrets ?? []) {
     let expected;
     try {
       // The package's device signer computes the same signature the device did.
       expected = (await signDeviceRequest({ deviceId, secret, body, id, timestamp: ts }))['webhook-signature'];
     } catch {
-      return UNAUTHENTICATED; // an id outside the allowed characters, or a malformed secret
+      // An id outside the allowed characters, or one malformed secret: the others still count.
+      console.error(`ingest: device ${deviceId}: a secret or the webhook-id is malformed`);
+      continue;
     }
-    if (presented.some((p) => timingSafeEqual(p, expected))) return { webhookId: id, replayGuarded: true };
+    if (presented.some((p) => timingSafeEqual(p, expected))) {
+      signed = true;
+      break;
+    }
   }
-  return UNAUTHENTICATED;
+  if (!signed) return UNAUTHENTICATED;
+  // Told only to a request the device signed: nobody else learns which device ids exist.
+  if (!(Math.abs(now / 1000 - ts) <= TOLERANCE_SECONDS)) {
+    return refuse(401, `webhook-timestamp must be within ${TOLERANCE_SECONDS} s of the server's clock (now ${Math.floor(now / 1000)})`);
+  }
+  return { webhookId: id, replayGuarded: true };
 }
 
 async function verifyBearer(token, device) {

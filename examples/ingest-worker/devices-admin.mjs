@@ -9,7 +9,8 @@
 // tokens are written to the --out file (mode 600) for provisioning the device, never printed.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,8 +35,9 @@ export function applyCommand(command, current, { schema, token, dropOld } = {}) 
       if (!current) throw new Error('no such device');
       if (dropOld) return { value: { ...current, secrets: current.secrets.slice(0, 1) } };
       const handed = { secret: newSecret() };
-      // The old secret keeps verifying until --drop-old: devices switch without a gap.
-      return { value: { ...current, secrets: [handed.secret, current.secrets[0]].filter(Boolean) }, handed };
+      // The old secrets keep verifying until --drop-old: devices switch without a gap, even
+      // after two rotations (a device may still sign with any of them).
+      return { value: { ...current, secrets: [handed.secret, ...(current.secrets ?? [])] }, handed };
     }
     case 'disable':
     case 'enable': {
@@ -48,13 +50,31 @@ export function applyCommand(command, current, { schema, token, dropOld } = {}) 
   }
 }
 
+/** `wrangler kv key ...`; a failure says only which command failed and how: its arguments and
+ * output may hold the registry value, secrets included. */
 function wranglerKv(args, where) {
-  return execFileSync(WRANGLER[0], [WRANGLER[1], 'kv', 'key', ...args, '--binding', 'DEVICES', '--config', join(here, 'wrangler.toml'), where], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Not OFFLINE_ENV as a whole: without --local this talks to Cloudflare's API.
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
+  try {
+    return execFileSync(WRANGLER[0], [WRANGLER[1], 'kv', 'key', ...args, '--binding', 'DEVICES', '--config', join(here, 'wrangler.toml'), where], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Not OFFLINE_ENV as a whole: without --local this talks to Cloudflare's API.
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    });
+  } catch (e) {
+    throw new Error(`wrangler kv key ${args[0]} failed (exit status ${e.status ?? 'unknown'}); run it by hand with the same --config to see why`, { cause: { status: e.status } });
+  }
+}
+
+/** Put `value` under `id` through a private temporary file, never on a command line. */
+function putValue(id, value, where) {
+  const dir = mkdtempSync(join(tmpdir(), 'devices-admin-'));
+  try {
+    const file = join(dir, 'value.json');
+    writeFileSync(file, JSON.stringify(value), { mode: 0o600 });
+    wranglerKv(['put', id, '--path', file], where);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main() {
@@ -74,8 +94,9 @@ async function main() {
   }
   const { value, handed } = applyCommand(command, current, { schema: values.schema, token: values.token, dropOld: values['drop-old'] });
   if (handed && !values.out) throw new Error('--out <file> is needed: the new secret goes there');
-  wranglerKv(['put', id, JSON.stringify(value)], where);
-  if (handed) writeFileSync(values.out, JSON.stringify({ deviceId: id, ...handed }, null, 2) + '\n', { mode: 0o600 });
+  // The credentials are written before the registry changes: a failed write then loses nothing.
+  if (handed) writeFileSync(values.out, JSON.stringify({ deviceId: id, ...handed }, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  putValue(id, value, where);
   console.log(`${command} ${id}: done${handed ? `; credentials written to ${values.out}` : ''} (takes effect within the registry cache period)`);
 }
 

@@ -61,14 +61,6 @@ async function ingest(request, env) {
   if (auth.status) return json(auth.status, { error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
   const { device, webhookId } = auth;
 
-  // After authentication, so nobody without the device's secret can spend its quota; before the
-  // replay check, so a flood costs no Durable Object calls.
-  const { success } = await env.DEVICE_LIMITER.limit({ key: device.id });
-  if (!success) {
-    const period = positiveInteger(env.RATE_LIMIT_PERIOD_SECONDS, 'RATE_LIMIT_PERIOD_SECONDS', 60);
-    return json(429, { error: 'too many requests from this device' }, { 'retry-after': String(period) });
-  }
-
   const schema = SCHEMAS[device.schema];
   if (!schema) {
     console.error(`ingest: device ${device.id} names no known schema`);
@@ -83,18 +75,31 @@ async function ingest(request, env) {
   const size = new TextEncoder().encode(JSON.stringify(message)).byteLength;
   if (size > MAX_MESSAGE_BYTES) return json(413, { error: `readings take ${size} bytes, more than a queue message holds` });
 
+  // The replay check before the rate limit, so a captured request replayed cannot spend the
+  // device's quota (the limit is only reached by requests the device signed anew).
   const guard = auth.replayGuarded ? replayGuard(env, device.id) : null;
-  if (guard && !(await guard.claim(webhookId, Number(request.headers.get('webhook-timestamp'))))) {
-    return json(409, { error: 'this webhook-id was already received from this device' });
+  const claim = guard ? await guard.claim(webhookId, Number(request.headers.get('webhook-timestamp'))) : 'new';
+  if (claim === 'seen') return json(409, { error: 'this webhook-id was already received from this device' });
+  if (claim === 'pending') return json(503, { error: 'this webhook-id is being received: send again shortly' }, { 'retry-after': '5' });
+  // Not taken after all: the device's resend of this very request must pass.
+  const release = () => guard?.release(webhookId).catch((e) => console.error(`ingest: release failed for ${device.id}: ${e?.name ?? 'error'} (the claim lapses in 30 s)`));
+
+  const { success } = await env.DEVICE_LIMITER.limit({ key: device.id });
+  if (!success) {
+    await release();
+    const period = positiveInteger(env.RATE_LIMIT_PERIOD_SECONDS, 'RATE_LIMIT_PERIOD_SECONDS', 60);
+    return json(429, { error: 'too many requests from this device' }, { 'retry-after': String(period) });
   }
   try {
     await env.INGEST_QUEUE.send(message, { contentType: 'json' });
   } catch (e) {
-    // Not enqueued: forget the id, so the device's retry of this very request is accepted.
-    await guard?.release(webhookId).catch(() => {});
+    await release();
     console.error(`ingest: enqueue failed for ${device.id}: ${e?.name ?? 'error'}`);
     return json(503, { error: 'not accepted, send again' }, { 'retry-after': '5' });
   }
+  // If this fails, the claim lapses as pending: a resend is then taken again (readings carry
+  // their webhook-id, so consumers drop the duplicate).
+  await guard?.commit(webhookId).catch((e) => console.error(`ingest: commit failed for ${device.id}: ${e?.name ?? 'error'}`));
   return json(202, { accepted: parsed.readings.length, receivedAt, webhookId });
 }
 

@@ -8,6 +8,11 @@ import { parseXml, xmlFind, xmlText } from './xml.js';
 
 const encoder = new TextEncoder();
 const RETRIED = new Set(['Throttled', 'ServiceUnavailable', 'Network']);
+// A create that failed with 5xx or on the network may have been done all the same: sent again,
+// it would make a second identity pool of the name (every later run refusing the pair), or
+// fail as already existing. Only throttling, which did nothing, is retried; the next run finds
+// what exists.
+const RETRIED_CREATE = new Set(['Throttled']);
 const ATTEMPTS = 4;
 const RETRY_DELAY_MS = 250;
 const JSON_TARGETS = { kinesis: 'Kinesis_20131202', 'cognito-identity': 'AWSCognitoIdentityService' };
@@ -24,6 +29,9 @@ function iamEndpoint(region) {
 function advice(error, action) {
   if (error.code === 'AccessDenied') return ` The caller may not ${action}: allow it to the caller, or have an administrator run this command.`;
   if (error.code === 'ExpiredCredentials' || error.code === 'Signing') return ' Check the AWS credentials (environment or profile).';
+  if (/:Create/.test(action) && (error.code === 'ServiceUnavailable' || error.code === 'Network')) {
+    return ' It may have been done all the same: run the command again, which finds what exists.';
+  }
   return '';
 }
 
@@ -77,7 +85,8 @@ export function awsClient({ region, endpoint, credentials }) {
       const error = response
         ? answerError(response.status, response.headers.get('x-amzn-errortype') ?? undefined, errorBody(text))
         : kinesisError('Network', `could not reach ${url}: ${text}`);
-      if (!RETRIED.has(error.code) || attempt === ATTEMPTS) throw refused(error, action);
+      const retried = /:Create/.test(action) ? RETRIED_CREATE : RETRIED;
+      if (!retried.has(error.code) || attempt === ATTEMPTS) throw refused(error, action);
       await pause(RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
     }
   }

@@ -1,6 +1,8 @@
 // The IAM documents the setup command writes: who may assume the role (trust) and what the role
 // may do (the inline policy: exactly what a producer calls, on the one stream).
 
+import { kinesisError } from '../errors.js';
+
 const VERSION = '2012-10-17';
 
 /** The actions a producer calls: PutRecords, ListShards (aggregation's shard map),
@@ -52,7 +54,11 @@ export function producerPolicy(streamArn, metricsNamespace) {
 /** A policy document as IAM answers it (URL-encoded JSON, RFC 3986) or as plain JSON. */
 export function readPolicyDocument(text) {
   const trimmed = text.trim();
-  return JSON.parse(trimmed.startsWith('{') ? trimmed : decodeURIComponent(trimmed));
+  try {
+    return JSON.parse(trimmed.startsWith('{') ? trimmed : decodeURIComponent(trimmed));
+  } catch {
+    throw kinesisError('InvalidResponse', 'IAM answered with a policy document that is not URL-encoded JSON');
+  }
 }
 
 /** Equal by value: objects whatever their key order, arrays in order. */

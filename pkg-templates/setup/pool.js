@@ -60,7 +60,17 @@ export async function ensurePoolRole(ctx, identityPoolId, roleArn) {
     );
   }
   const input = { IdentityPoolId: identityPoolId, Roles: { ...roles, unauthenticated: roleArn }, ...(current.RoleMappings && { RoleMappings: current.RoleMappings }) };
-  await ctx.change('cognito-identity:SetIdentityPoolRoles', input, () => ctx.aws.json('cognito-identity', 'SetIdentityPoolRoles', input));
+  await ctx.change('cognito-identity:SetIdentityPoolRoles', input, () =>
+    ctx.aws.json('cognito-identity', 'SetIdentityPoolRoles', input).catch((e) => {
+      // Cognito answers NotAuthorizedException when the caller may not pass the role to it.
+      if (e.awsCode !== 'NotAuthorizedException') throw e;
+      throw kinesisError(
+        'AccessDenied',
+        `cognito-identity:SetIdentityPoolRoles was refused: the caller may not iam:PassRole ${roleArn} to Cognito (allow iam:PassRole on the role to the caller), or the new role is not visible to Cognito yet (run the command again).`,
+        { action: 'iam:PassRole', awsCode: e.awsCode },
+      );
+    }),
+  );
 }
 
 /**

@@ -18,7 +18,9 @@ function unescape(text) {
       if (!(name in ENTITIES)) throw invalid(`unknown entity &${name};`);
       return ENTITIES[name];
     }
-    return String.fromCodePoint(name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10));
+    const code = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+    if (!(code <= 0x10ffff)) throw invalid(`a character reference out of range, &${name};`);
+    return String.fromCodePoint(code);
   });
 }
 

@@ -35,6 +35,7 @@ test('signDeviceRequest refuses bad input with InvalidOption, never quoting the 
   for (const [input, field] of [
     [{ deviceId: 'd', secret: secretish, body: 'x' }, 'secret'],
     [{ deviceId: 'd', secret: 'hunter2-plain', body: 'x' }, 'secret'],
+    [{ deviceId: 'd', secret: 'whsec_abcde', body: 'x' }, 'secret'], // base64 of a wrong length
     [{ deviceId: '', secret: SPEC.secret, body: 'x' }, 'deviceId'],
     [{ deviceId: 'd', secret: SPEC.secret, body: { a: 1 } }, 'body'],
     [{ deviceId: 'd', secret: SPEC.secret, body: 'x', id: 'has.dot' }, 'id'],
@@ -57,6 +58,9 @@ test('the registry admin commands add, rotate (keeping the old secret until drop
   const rotated = applyCommand('rotate', value);
   assert.deepEqual(rotated.value.secrets, [rotated.handed.secret, handed.secret]);
   assert.deepEqual(applyCommand('rotate', rotated.value, { dropOld: true }).value.secrets, [rotated.handed.secret]);
+  // Two rotations before --drop-old: every earlier secret still verifies.
+  const twice = applyCommand('rotate', rotated.value);
+  assert.deepEqual(twice.value.secrets, [twice.handed.secret, rotated.handed.secret, handed.secret]);
   const disabled = applyCommand('disable', value).value;
   assert.equal(disabled.disabled, true);
   assert.deepEqual(applyCommand('enable', disabled).value, value);

@@ -474,8 +474,41 @@ test('the XML reader takes what AWS sends and refuses anything else', async () =
   assert.equal(xmlText(doc, 'C'), '');
   assert.equal(xmlText(xmlFind(doc, 'D'), 'E'), 'deep');
   assert.throws(() => xmlText(doc, 'Missing'), (e) => e.code === 'InvalidResponse' && /R\/Missing/.test(e.message));
-  for (const bad of ['<R><!-- c --></R>', '<R><![CDATA[x]]></R>', '<!DOCTYPE R><R/>', '<R><A></R>', '<R></R><S/>', '<R>a & b</R>', '<R>&nbsp;</R>', '<R>', 'text']) {
+  for (const bad of ['<R><!-- c --></R>', '<R><![CDATA[x]]></R>', '<!DOCTYPE R><R/>', '<R><A></R>', '<R></R><S/>', '<R>a & b</R>', '<R>&nbsp;</R>', '<R>&#x110000;</R>', '<R>', 'text']) {
     assert.throws(() => parseXml(bad), (e) => e.code === 'InvalidResponse', bad);
   }
   assert.throws(() => xmlText(parseXml('<R><A>1</A><A>2</A></R>'), 'A'), /occurs 2 times/);
+  const { readPolicyDocument } = await import('../../pkg-templates/setup/policies.js');
+  assert.deepEqual(readPolicyDocument('%7B%22a%22%3A1%7D'), { a: 1 });
+  assert.throws(() => readPolicyDocument('%E0%A4%A'), (e) => e.code === 'InvalidResponse');
+});
+
+test('a create failing with a server error is not sent again; a refused SetIdentityPoolRoles names iam:PassRole', async () => {
+  // A pool created but answered 500 would be a second pool of the name if sent again.
+  let failed = false;
+  intercept = (operation) => {
+    if (!operation.endsWith('.CreateIdentityPool') || failed) return undefined;
+    failed = true;
+    return json(500, { __type: 'InternalErrorException', message: 'internal error' });
+  };
+  seen = [];
+  try {
+    const out = await setup(['--stream', 'once', '--identity-pool', 'once pages']);
+    assert.equal(out.status, 1, out.stderr);
+    assert.match(out.stderr, /run the command again, which finds what exists/);
+    assert.equal(seen.filter((o) => o.endsWith('.CreateIdentityPool')).length, 1, 'not sent again');
+    const again = await setup(['--stream', 'once', '--identity-pool', 'once pages']);
+    assert.equal(again.status, 0, again.stderr);
+  } finally {
+    intercept = () => undefined;
+  }
+  intercept = (operation) =>
+    operation.endsWith('.SetIdentityPoolRoles') ? json(400, { __type: 'NotAuthorizedException', message: "Access to Role 'r' is forbidden." }) : undefined;
+  try {
+    const out = await setup(['--stream', 'pass', '--identity-pool', 'pass pages']);
+    assert.equal(out.status, 4, out.stderr);
+    assert.match(out.stderr, /iam:PassRole/);
+  } finally {
+    intercept = () => undefined;
+  }
 });

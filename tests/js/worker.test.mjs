@@ -211,6 +211,19 @@ test('replays, stale and future timestamps, rotated-out secrets, unknown and dis
     const answer = await send(r, sig.get(r), i < RATE_LIMIT ? 202 : 429);
     if (i >= RATE_LIMIT) assert.equal(answer.retryAfter, RATE_PERIOD, 'Retry-After is the binding\'s period');
   }
+  // A replay is refused before the rate limit (a captured request cannot spend the quota), and a
+  // request refused at the limit is released: sent again, it meets the limit, not the guard.
+  await send(floods[0], sig.get(floods[0]), 409, /already received/);
+  await send(floods[RATE_LIMIT], sig.get(floods[RATE_LIMIT]), 429);
+  // Two copies of one request at once: one is taken; the other is a replay (409) or, while the
+  // first is on its way, asked to send again (503), after which it is a replay.
+  const twice = req('fleet-004');
+  const [twiceSig] = pythonSign([twice]);
+  const answers = await Promise.all([post(twice.body, webhookHeaders(twice, twiceSig)), post(twice.body, webhookHeaders(twice, twiceSig))]);
+  const statuses = answers.map((a) => a.status).sort();
+  assert.ok(statuses[0] === 202 && [409, 503].includes(statuses[1]), `got ${statuses}`);
+  accepted.add(twice.id);
+  if (statuses[1] === 503) await send(twice, twiceSig, 409, /already received/);
   // The same request after its window: its timestamp is now stale, so it is refused as such.
   await new Promise((r) => setTimeout(r, Math.max(0, nearlyStale.timestamp + 301 - Date.now() / 1000) * 1000));
   await send(nearlyStale, sig.get(nearlyStale), 401, /within 300 s/);
