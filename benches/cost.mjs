@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REGION, STREAM, ENDPOINT, CREDENTIALS } from './peers-common.mjs';
+import { REGION, STREAM, ENDPOINT, CREDENTIALS, activeStream, isDescribe } from './peers-common.mjs';
 import { importKinesisEdge } from './pkg.mjs';
 
 const SHARDS = 4;
@@ -64,7 +64,7 @@ async function run(aggregation, total) {
     fetch: async (url, init) => {
       const t0 = performance.now();
       let body = listShards;
-      if (init.headers['x-amz-target'].endsWith('DescribeStreamSummary')) body = '{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}';
+      if (isDescribe(init)) body = activeStream;
       if (init.headers['x-amz-target'].endsWith('PutRecords')) {
         const request = JSON.parse(new TextDecoder().decode(init.body));
         body = JSON.stringify({

@@ -1,11 +1,12 @@
 // The loopback Kinesis stand-in of the sustained benchmark (benches/sustained.mjs), run as a
 // process of its own: a node:http server on 127.0.0.1 (keep-alive) that answers every
 // PutRecords entry with success at once (realistic 56-digit sequence numbers, one shard), and
-// ListShards with a one-shard map. It counts entries by scanning the body for `"PartitionKey"`
+// ListShards with a one-shard map, DescribeStreamSummary with an active stream. It counts entries by scanning the body for `"PartitionKey"`
 // rather than parsing it, to stay cheap beside the producer on a small machine; it checks no
 // signature (it only refuses a request without an Authorization header). `GET /__stats` (on a
 // connection of its own) gives its process CPU and its counts. Prints its port on stdout.
 import { createServer } from 'node:http';
+import { activeStream } from './peers-common.mjs';
 
 const KEY = Buffer.from('"PartitionKey"');
 const SHARD = 'shardId-000000000000';
@@ -57,7 +58,7 @@ const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, heade
       return send(res, 403, Buffer.from('{"__type":"MissingAuthenticationTokenException","message":"no signature"}'));
     }
     if (target.endsWith('.ListShards')) return send(res, 200, listShards);
-    if (target.endsWith('.DescribeStreamSummary')) return send(res, 200, Buffer.from('{"StreamDescriptionSummary":{"StreamStatus":"ACTIVE"}}'));
+    if (target.endsWith('.DescribeStreamSummary')) return send(res, 200, Buffer.from(activeStream));
     if (!target.endsWith('.PutRecords')) {
       counts.refused++;
       return send(res, 400, Buffer.from('{"__type":"UnknownOperationException"}'));

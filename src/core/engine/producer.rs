@@ -239,13 +239,15 @@ impl Producer {
                 l.record_due(shard, due);
             }
         }
-        let key = q.record.partition_key().to_owned();
-        match self.stream.hold_if_unsure(q) {
-            Some(q) => self.queue.push(q),
-            // Its key's later records wait for it, as for a record in flight.
-            None if self.config.ordering == Ordering::PerKey => self.busy_keys.insert(&key),
-            None => {}
+        if !self.stream.holds(&q) {
+            self.queue.push(q);
+            return;
         }
+        if self.config.ordering == Ordering::PerKey {
+            // Its key's later records wait for it, as for a record in flight.
+            self.busy_keys.insert(q.record.partition_key());
+        }
+        self.stream.hold([q]);
     }
 
     fn limited_map(&self) -> Option<&ShardMap> {
@@ -797,20 +799,16 @@ impl Producer {
         self.admit_waiting(now);
     }
 
-    fn fail_whole(&mut self, mut flight: InFlight, failure: Failure, now: Millis) {
+    fn fail_whole(&mut self, flight: InFlight, failure: Failure, now: Millis) {
         self.tally.counters.requests_failed += 1;
-        let per_key = self.config.ordering == Ordering::PerKey;
-        let keys: Vec<String> = if per_key {
-            let keys = flight.records.iter().map(|q| q.record.partition_key());
-            keys.map(str::to_owned).collect()
-        } else {
-            Vec::new()
-        };
-        if failure.code == ErrorCode::NotFound && self.stream.hold_not_found(&mut flight.records) {
-            // `take_flight` freed their keys: they stay busy while the records are held.
-            for key in &keys {
-                self.busy_keys.insert(key);
+        if failure.code == ErrorCode::NotFound && self.stream.holds_not_found() {
+            if self.config.ordering == Ordering::PerKey {
+                // `take_flight` freed their keys: they stay busy while the records are held.
+                for q in &flight.records {
+                    self.busy_keys.insert(q.record.partition_key());
+                }
             }
+            self.stream.hold(flight.records);
             return;
         }
         let failure = Rc::new(failure);

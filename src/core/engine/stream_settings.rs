@@ -145,16 +145,17 @@ impl StreamInfo {
         self.source == Source::Unknown || self.auto_distribution()
     }
 
-    /// A record `put` took: held (returned `None`) while the settings are unknown when larger
+    /// Whether a record `put` took waits for the settings: while they are unknown, one larger
     /// than every stream takes or without a partition key.
-    pub fn hold_if_unsure(&mut self, q: Queued) -> Option<Queued> {
-        let unsure =
-            q.record.size() > DEFAULT_STREAM_RECORD_BYTES || q.record.partition_key().is_empty();
-        if self.source == Source::Unknown && unsure {
-            self.held.push(q);
-            return None;
-        }
-        Some(q)
+    pub fn holds(&self, q: &Queued) -> bool {
+        self.source == Source::Unknown
+            && (q.record.size() > DEFAULT_STREAM_RECORD_BYTES
+                || q.record.partition_key().is_empty())
+    }
+
+    /// Keep `records` until the (next) answer decides them.
+    pub fn hold(&mut self, records: impl IntoIterator<Item = Queued>) {
+        self.held.extend(records);
     }
 
     pub fn held_records(&self) -> usize {
@@ -208,17 +209,11 @@ impl StreamInfo {
         Some(describe_stream::body(target))
     }
 
-    /// `PutRecords` answered that the stream does not exist while the settings are still being
-    /// asked for, or say it is being created: a stream just created answers so until it is
-    /// active, so the records wait for the (next) answer instead of failing. `false`: they
-    /// settle as `NotFound`.
-    pub fn hold_not_found(&mut self, records: &mut Vec<Queued>) -> bool {
-        let asking = self.request.is_some() && self.source == Source::Unknown;
-        if !asking && !self.creating() {
-            return false;
-        }
-        self.held.append(records);
-        true
+    /// Whether records `PutRecords` answered as not found wait for the (next) answer instead of
+    /// settling `NotFound`: while the settings are being asked for, or say the stream is being
+    /// created (a stream just created answers so until it is active).
+    pub fn holds_not_found(&self) -> bool {
+        (self.request.is_some() && self.source == Source::Unknown) || self.creating()
     }
 
     /// The answer to the call: the settings, or why there are none.
