@@ -41,6 +41,8 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
   /** Chances each fault has had, for `faults.every`. */
   const chances = { resetBefore: 0, requestErrors: 0, resetAfter: 0 };
   const counts = { requests: 0, failedEntries: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
+  /** Entries failed per error code. */
+  counts.failedByCode = {};
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
   const resentAfterSuccess = [];
@@ -134,6 +136,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       if (!failed[i]) return stored[next++];
       counts.failedEntries += 1;
       const code = codes[Math.floor(random() * codes.length)];
+      counts.failedByCode[code] = (counts.failedByCode[code] ?? 0) + 1;
       return { ErrorCode: code, ErrorMessage: ENTRY_ERRORS[code] };
     });
     const failedCount = failed.filter(Boolean).length;

@@ -45,7 +45,7 @@ pub const MIN_SHARD_MAP_REFRESH_MS: u64 = 1_000;
 pub const DEFAULT_SPOOL_MAX_BYTES: usize = 10 * MIB;
 
 /// Every option `KinesisProducer` takes.
-pub const PRODUCER_OPTIONS: [&str; 24] = [
+pub const PRODUCER_OPTIONS: [&str; 25] = [
     "region",
     "streamName",
     "streamArn",
@@ -70,6 +70,7 @@ pub const PRODUCER_OPTIONS: [&str; 24] = [
     "spoolMaxBytes",
     "spoolName",
     "fetch",
+    "metrics",
 ];
 const AGGREGATION_OPTIONS: [&str; 3] = ["enabled", "maxBytes", "shardMapRefreshMs"];
 const STREAM_SETTINGS_OPTIONS: [&str; 2] = ["recordDistributionStrategy", "maxRecordSizeInKiB"];
@@ -173,6 +174,8 @@ pub struct Config {
     /// `DescribeStreamSummary`).
     pub stream_settings: Option<StreamSettings>,
     pub host: HostOptions,
+    /// `None`: `metrics.level` is `'none'` (the default): nothing is counted or published.
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// A whole number of `field`, or `default` when absent.
@@ -379,6 +382,7 @@ impl Config {
         let aggregation = aggregation(o, &limits)?;
         let stream_settings = stream_settings(o)?;
         let host = host_options(o)?;
+        let metrics = metrics(o, &region)?;
         Ok(Self {
             region,
             target,
@@ -397,6 +401,7 @@ impl Config {
             aggregation,
             stream_settings,
             host,
+            metrics,
         })
     }
 
@@ -509,6 +514,161 @@ fn host_options(o: &Options) -> Result<HostOptions, Error> {
         spool,
         custom_fetch: o.function("fetch")?,
     })
+}
+
+/// `metrics.level`: which of the KPL's metrics are published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MetricsLevel {
+    Summary,
+    Detailed,
+}
+
+/// `metrics.granularity`: the dimension sets each metric is published under, each including
+/// those before it (as the KPL does): none, `StreamName`, `StreamName` and `ShardId`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Granularity {
+    Global,
+    Stream,
+    Shard,
+}
+
+/// `metrics`: what is published to CloudWatch, where and how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub level: MetricsLevel,
+    pub granularity: Granularity,
+    pub namespace: String,
+    pub interval_ms: u64,
+    /// Added to every metric, in the order given.
+    pub dimensions: Vec<(String, String)>,
+    pub endpoint: Endpoint,
+}
+
+const METRICS_OPTIONS: [&str; 6] = [
+    "level",
+    "granularity",
+    "namespace",
+    "intervalMs",
+    "dimensions",
+    "endpoint",
+];
+pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisProducerLibrary";
+pub const DEFAULT_METRICS_INTERVAL_MS: u64 = 60_000;
+/// CloudWatch keeps data points per second at best; a shorter interval only costs calls.
+pub const MIN_METRICS_INTERVAL_MS: u64 = 1_000;
+/// CloudWatch takes 30 dimensions per metric; `StreamName`, `ShardId` and `ErrorCode` take 3.
+pub const MAX_EXTRA_DIMENSIONS: usize = 27;
+
+/// `metrics`: absent or `{ level: 'none' }` (the default: a page multiplied by its visitors must
+/// not publish by surprise), else `{ level, granularity, namespace, intervalMs, dimensions,
+/// endpoint }`.
+fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
+    let m = match o.get("metrics") {
+        None => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(Error::invalid_option(
+                "metrics",
+                "must be { level, granularity, namespace, intervalMs, dimensions, endpoint }",
+            ))
+        }
+    };
+    m.allow_only(&METRICS_OPTIONS)?;
+    let levels = [
+        ("none", None),
+        ("summary", Some(MetricsLevel::Summary)),
+        ("detailed", Some(MetricsLevel::Detailed)),
+    ];
+    let granularity = one_of(
+        m,
+        "granularity",
+        &[
+            ("global", Granularity::Global),
+            ("stream", Granularity::Stream),
+            ("shard", Granularity::Shard),
+        ],
+        Granularity::Shard,
+    )?;
+    let namespace = m.text("namespace")?.unwrap_or(DEFAULT_METRICS_NAMESPACE);
+    if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
+        return Err(Error::invalid_option(
+            m.field("namespace"),
+            "must be 1 to 255 characters, not starting with ':'",
+        ));
+    }
+    let interval_ms = whole(
+        m,
+        "intervalMs",
+        DEFAULT_METRICS_INTERVAL_MS as usize,
+        MIN_METRICS_INTERVAL_MS as usize,
+        MAX_RECORD_TTL_MS as usize,
+    )? as u64;
+    let endpoint =
+        Endpoint::resolve("monitoring", region, m.text("endpoint")?).map_err(|e| match e {
+            Error::InvalidOption { reason, .. } => {
+                Error::invalid_option(m.field("endpoint"), reason)
+            }
+            other => other,
+        })?;
+    let dimensions = match m.get("dimensions") {
+        None => Vec::new(),
+        Some(Value::Object(d)) => extra_dimensions(d)?,
+        Some(_) => {
+            return Err(Error::invalid_option(
+                m.field("dimensions"),
+                "must be an object of dimension names to values",
+            ))
+        }
+    };
+    let Some(level) = one_of(m, "level", &levels, None)? else {
+        return Ok(None);
+    };
+    Ok(Some(MetricsConfig {
+        level,
+        granularity,
+        namespace: namespace.to_owned(),
+        interval_ms,
+        dimensions,
+        endpoint,
+    }))
+}
+
+/// `metrics.dimensions`: names and values of 1 to 255 (names) or 1,024 (values) characters, none
+/// of the KPL's own names.
+fn extra_dimensions(d: &Options) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for (name, value) in d.members() {
+        let field = d.field(name);
+        let Value::Text(value) = value else {
+            return Err(Error::invalid_option(field, "must be a string"));
+        };
+        if name.is_empty() || name.len() > 255 || name.starts_with(':') {
+            return Err(Error::invalid_option(
+                field,
+                "a dimension name must be 1 to 255 characters, not starting with ':'",
+            ));
+        }
+        if ["StreamName", "ShardId", "ErrorCode"].contains(&name.as_str()) {
+            return Err(Error::invalid_option(
+                field,
+                "is a dimension the producer sets",
+            ));
+        }
+        if value.is_empty() || value.len() > 1024 {
+            return Err(Error::invalid_option(
+                field,
+                "must be 1 to 1,024 characters",
+            ));
+        }
+        out.push((name.clone(), value.clone()));
+    }
+    if out.len() > MAX_EXTRA_DIMENSIONS {
+        return Err(Error::invalid_option(
+            d.field("").trim_end_matches('.'),
+            format!("at most {MAX_EXTRA_DIMENSIONS} dimensions (CloudWatch takes 30 per metric)"),
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
