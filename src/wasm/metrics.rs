@@ -19,16 +19,18 @@ thread_local! {
 
 impl ProducerCore {
     /// Hand what this producer gathered to its publisher (made on first use), with a sample of
-    /// its pending records when `closing` says the interval ends now, then run `f` on both;
-    /// `None` without metrics.
-    fn publish<R>(
+    /// its pending records when the interval ends now (`poll`: `Some(force)` for a poll), then
+    /// run `f` on both. One body, not one per caller (`dyn`): wasm bytes.
+    fn publish(
         &mut self,
         now: Millis,
-        closing: impl FnOnce(&Publisher) -> bool,
-        f: impl FnOnce(&mut Publisher, &mut Self) -> R,
-    ) -> Option<R> {
+        poll: Option<bool>,
+        f: &mut dyn FnMut(&mut Publisher, &mut Self),
+    ) {
         let c = self.producer.config();
-        let m = c.metrics.as_ref()?;
+        let Some(m) = c.metrics.as_ref() else {
+            return;
+        };
         let stream = match (&c.target.name, &c.target.arn) {
             (Some(name), _) => name.clone(),
             (None, Some(arn)) => arn.rsplit('/').next().unwrap_or_default().to_owned(),
@@ -39,18 +41,28 @@ impl ProducerCore {
             key.push_str(&format!("|{name}={value}"));
         }
         let config = m.clone();
-        PUBLISHERS
-            .try_with(|all| {
-                let mut all = all.borrow_mut();
-                if !all.iter().any(|(k, _)| *k == key) {
-                    all.push((key.clone(), Publisher::new(config, stream, now)));
-                }
-                let publisher = all.iter_mut().find(|(k, _)| *k == key).map(|(_, p)| p)?;
-                publisher.absorb(self.producer.take_metrics(closing(publisher)));
-                Some(f(publisher, self))
-            })
-            .ok()
-            .flatten()
+        let _ = PUBLISHERS.try_with(|all| {
+            let mut all = all.borrow_mut();
+            if !all.iter().any(|(k, _)| *k == key) {
+                all.push((key.clone(), Publisher::new(config, stream, now)));
+            }
+            if let Some((_, publisher)) = all.iter_mut().find(|(k, _)| *k == key) {
+                let closing = poll.is_some_and(|force| publisher.closes(now, force));
+                publisher.absorb(self.producer.take_metrics(closing));
+                f(publisher, self);
+            }
+        });
+    }
+}
+
+impl ProducerCore {
+    fn answer(&mut self, id: f64, result: Result<(), String>, now: f64) {
+        let mut result = Some(result);
+        self.publish(millis(now), None, &mut |p, _| {
+            if let Some(r) = result.take() {
+                p.answered(id as u64, r);
+            }
+        });
     }
 }
 
@@ -59,8 +71,9 @@ impl ProducerCore {
     /// When the metrics are next due (epoch ms), or -1 without metrics.
     #[wasm_bindgen(js_name = metricsDueAt)]
     pub fn metrics_due_at(&mut self, now: f64) -> f64 {
-        self.publish(millis(now), |_| false, |p, _| p.due_at())
-            .map_or(-1.0, |t| t as f64)
+        let mut at = -1.0;
+        self.publish(millis(now), None, &mut |p, _| at = p.due_at() as f64);
+        at
     }
 
     /// The next `PutMetricData` call due (`force`: whatever is gathered, at `close()`): its id
@@ -69,53 +82,48 @@ impl ProducerCore {
     #[wasm_bindgen(js_name = metricsPoll)]
     pub fn metrics_poll(&mut self, now: f64, force: bool) -> Option<String> {
         let now = millis(now);
-        self.publish(
-            now,
-            |p| p.closes(now, force),
-            |p, core| {
-                let (id, body) = p.poll(now, force)?;
-                let Some(headers) = core.producer.sign_metrics(body, now) else {
-                    p.unsent(id);
-                    return None;
-                };
-                core.body = body.to_vec();
-                Some(format!("{id}\n{}", join_headers(&headers)))
-            },
-        )
-        .flatten()
+        let mut out = None;
+        self.publish(now, Some(force), &mut |p, core| {
+            let Some((id, body)) = p.poll(now, force) else {
+                return;
+            };
+            match core.producer.sign_metrics(body, now) {
+                Some(headers) => {
+                    core.body = body.to_vec();
+                    out = Some(format!("{id}\n{}", join_headers(&headers)));
+                }
+                None => p.unsent(id),
+            }
+        });
+        out
     }
 
     /// CloudWatch's answer to call `id`.
     #[wasm_bindgen(js_name = metricsAnswered)]
     pub fn metrics_answered(&mut self, id: f64, status: u16, body: &[u8], now: f64) {
-        let result = put_metric_data::read_answer(status, body);
-        self.publish(millis(now), |_| false, |p, _| p.answered(id as u64, result));
+        self.answer(id, put_metric_data::read_answer(status, body), now);
     }
 
     /// Call `id` failed without an answer (no connection, timeout).
     #[wasm_bindgen(js_name = metricsFailed)]
     pub fn metrics_failed(&mut self, id: f64, message: &str, now: f64) {
-        let why = format!("the request failed: {message}");
-        self.publish(
-            millis(now),
-            |_| false,
-            |p, _| p.answered(id as u64, Err(why)),
-        );
+        self.answer(id, Err(format!("the request failed: {message}")), now);
     }
 
     /// What became of the uploads, as the JSON of `stats()`'s `metrics*` fields.
     #[wasm_bindgen(js_name = metricsStats)]
     pub fn metrics_stats(&mut self, now: f64) -> String {
-        self.publish(millis(now), |_| false, |p, _| {
+        let mut out = String::from("{}");
+        self.publish(millis(now), None, &mut |p, _| {
             let s = p.stats();
-            format!(
+            out = format!(
                 r#"{{"metricsUploads":{},"metricsFailedUploads":{},"metricsDropped":{},"metricsError":{}}}"#,
                 s.uploads,
                 s.failed_uploads,
                 s.dropped,
                 s.last_error.as_deref().map_or("null".into(), json_string)
-            )
-        })
-        .unwrap_or_else(|| "{}".into())
+            );
+        });
+        out
     }
 }

@@ -1161,3 +1161,7 @@ mod aggregation_tests;
 #[cfg(test)]
 #[path = "stream_settings_tests.rs"]
 mod stream_settings_tests;
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod metrics_tests;

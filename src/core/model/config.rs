@@ -896,6 +896,70 @@ mod tests {
             Some("timeoutMs")
         );
     }
+
+    #[test]
+    fn metrics_off_by_default_and_checked_when_on() {
+        assert_eq!(config("").unwrap().metrics, None);
+        assert_eq!(
+            config(r#""metrics":{"level":"none"}"#).unwrap().metrics,
+            None
+        );
+        let m = config(r#""metrics":{"level":"summary"}"#)
+            .unwrap()
+            .metrics
+            .unwrap();
+        assert_eq!(
+            (m.granularity, m.namespace.as_str(), m.interval_ms),
+            (Granularity::Shard, "KinesisProducerLibrary", 60_000)
+        );
+        assert_eq!(
+            m.endpoint.url(),
+            "https://monitoring.us-east-1.amazonaws.com/"
+        );
+        let m = config(
+            r#""metrics":{"level":"detailed","granularity":"stream","namespace":"Kiosks","intervalMs":5000,"dimensions":{"Fleet":"lobby"},"endpoint":"http://127.0.0.1:5000"}"#,
+        )
+        .unwrap()
+        .metrics
+        .unwrap();
+        assert_eq!(m.level, MetricsLevel::Detailed);
+        assert_eq!(m.dimensions, vec![("Fleet".to_owned(), "lobby".to_owned())]);
+        assert_eq!(m.endpoint.url(), "http://127.0.0.1:5000/");
+        for (bad, field) in [
+            (r#""metrics":true"#, "metrics"),
+            (r#""metrics":{"level":"all"}"#, "metrics.level"),
+            (
+                r#""metrics":{"level":"summary","granularity":"host"}"#,
+                "metrics.granularity",
+            ),
+            (
+                r#""metrics":{"level":"summary","intervalMs":10}"#,
+                "metrics.intervalMs",
+            ),
+            (
+                r#""metrics":{"level":"summary","namespace":""}"#,
+                "metrics.namespace",
+            ),
+            (
+                r#""metrics":{"level":"summary","endpoint":"ftp://x"}"#,
+                "metrics.endpoint",
+            ),
+            (
+                r#""metrics":{"level":"summary","dimensions":{"ShardId":"x"}}"#,
+                "metrics.dimensions.ShardId",
+            ),
+            (
+                r#""metrics":{"level":"summary","dimensions":{"A":1}}"#,
+                "metrics.dimensions.A",
+            ),
+            (
+                r#""metrics":{"level":"summary","intervalMS":1000}"#,
+                "metrics.intervalMS",
+            ),
+        ] {
+            assert_eq!(field_of(bad), field, "{bad}");
+        }
+    }
 }
 
 // proptest is a native-only dev-dependency.
