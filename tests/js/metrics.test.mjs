@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { KinesisProducer, signRequest } from 'kinesis-edge';
 import { startKinesalite, createStream, readStream, TEST_CREDENTIALS } from './support.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
-import { freePort } from './workerd.mjs';
+import { freePort, bundleWorker, startWorkerd } from './workerd.mjs';
 
 let moto;
 let motoUrl;
@@ -201,5 +201,45 @@ test('a failing metrics endpoint: retried once at the next interval, then droppe
     assert.equal((await readStream(k.client, streamName)).length, 20);
   } finally {
     await new Promise((r) => failing.close(r));
+  }
+});
+
+test('in workerd, the isolate gathers across requests and uploads under the waitUntil of the request that finds the interval over', async () => {
+  const streamName = await stream(1);
+  const namespace = 'KinesisEdgeTest5';
+  const bundle = await bundleWorker(new URL('./workers/metrics-worker/wrangler.toml', import.meta.url).pathname);
+  let worker;
+  try {
+    worker = await startWorkerd(bundle, { STREAM_NAME: streamName, KINESIS_ENDPOINT: k.endpoint, METRICS_ENDPOINT: motoUrl, NAMESPACE: namespace, INTERVAL_MS: '1500' });
+    const put = async (n) => {
+      const res = await fetch(`${worker.url}/put?n=${n}`);
+      assert.equal(res.status, 200, worker.log());
+      return res.json();
+    };
+    const first = await put(5);
+    assert.equal(first.recordsAcknowledged, 5);
+    await put(7);
+    const sum = async () => (await statistics(namespace, 'UserRecordsPut', { StreamName: streamName })).sum;
+    assert.equal(await sum(), 0, 'closing a producer in a worker does not publish');
+    await new Promise((r) => setTimeout(r, 1_600));
+    // The interval is over: this request's commit publishes what the first two gathered.
+    await put(3);
+    let published = 0;
+    for (let i = 0; i < 100 && published === 0; i++) {
+      published = await sum();
+      if (!published) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(published, 12, 'both earlier requests, one accumulator; the third waits for the next interval');
+    await new Promise((r) => setTimeout(r, 1_600));
+    const last = await put(1);
+    assert.ok(last.metricsUploads >= 1 && last.metricsFailedUploads === 0, JSON.stringify(last));
+    for (let i = 0; i < 100 && published === 12; i++) {
+      published = await sum();
+      if (published === 12) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(published, 15);
+  } finally {
+    await worker?.stop();
+    bundle.remove();
   }
 });
