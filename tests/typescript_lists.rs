@@ -77,5 +77,8 @@ fn stats_fields_are_the_cores() {
     ]
     .map(str::to_owned)
     .into();
-    assert_eq!(optional, spool, "the optional fields are the spool's and the metrics'");
+    assert_eq!(
+        optional, spool,
+        "the optional fields are the spool's and the metrics'"
+    );
 }

@@ -1,38 +1,16 @@
 // fromCognitoIdentityPool against moto's server (cognito-identity, from PyPI) on 127.0.0.1:
 // GetId once, the identity kept in storage across "page loads", GetCredentialsForIdentity on
 // every refresh, and the credentials used by a producer writing to kinesalite.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fromCognitoIdentityPool, KinesisProducer } from 'kinesis-edge';
-import { startKinesalite, createStream, readStream } from './support.mjs';
-import { freePort } from './workerd.mjs';
+import { createStream, readStream, motoForTests, kinesaliteForTests } from './support.mjs';
 
-let moto;
-let motoUrl;
-let k;
-before(async () => {
-  const port = await freePort();
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  motoUrl = `http://127.0.0.1:${port}/`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(motoUrl);
-      break;
-    } catch {
-      if (i > 200) throw new Error('moto_server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  k = await startKinesalite();
-});
-after(async () => {
-  moto?.kill();
-  await k?.close();
-});
+const moto = motoForTests();
+const k = kinesaliteForTests();
 
 async function createPool() {
-  const res = await fetch(motoUrl, {
+  const res = await fetch(moto.url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityService.CreateIdentityPool' },
     body: JSON.stringify({ IdentityPoolName: 'dashboards', AllowUnauthenticatedIdentities: true }),
@@ -59,7 +37,7 @@ test('GetId once, the identity kept across page loads, fresh credentials on ever
   const identityPoolId = await createPool();
   const storage = memoryStorage();
   const calls = [];
-  const provider = fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage, fetch: recordingFetch(calls) });
+  const provider = fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage, fetch: recordingFetch(calls) });
   const first = await provider();
   assert.ok(first.accessKeyId && first.secretAccessKey && first.sessionToken);
   assert.ok(first.expiration > Date.now(), 'expiration in epoch milliseconds, in the future');
@@ -71,7 +49,7 @@ test('GetId once, the identity kept across page loads, fresh credentials on ever
 
   // The next page load: a new provider, the same storage, no GetId.
   const again = [];
-  await fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage, fetch: recordingFetch(again) })();
+  await fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage, fetch: recordingFetch(again) })();
   assert.deepEqual(again, ['GetCredentialsForIdentity']);
 });
 
@@ -84,7 +62,7 @@ test('a kept identity the pool no longer knows is replaced once', async () => {
     operation === 'GetCredentialsForIdentity' && body.IdentityId.endsWith('dead')
       ? new Response(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'Identity not found' }), { status: 400 })
       : null;
-  const credentials = await fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage, fetch: recordingFetch(calls, gone) })();
+  const credentials = await fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage, fetch: recordingFetch(calls, gone) })();
   assert.ok(credentials.sessionToken);
   assert.deepEqual(calls, ['GetCredentialsForIdentity', 'GetId', 'GetCredentialsForIdentity']);
   assert.ok(!storage.getItem(`kinesis-edge:cognito-identity:${identityPoolId}`).endsWith('dead'));
@@ -101,7 +79,7 @@ test("a kept identity of another login (NotAuthorized: logins don't match) is re
     operation === 'GetCredentialsForIdentity' && body.IdentityId.endsWith('aa')
       ? new Response(JSON.stringify({ __type: 'NotAuthorizedException', message: "Logins don't match." }), { status: 400 })
       : null;
-  const credentials = await fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage, logins, fetch: recordingFetch(calls, otherUsers) })();
+  const credentials = await fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage, logins, fetch: recordingFetch(calls, otherUsers) })();
   assert.ok(credentials.sessionToken);
   assert.deepEqual(calls, ['GetCredentialsForIdentity', 'GetId', 'GetCredentialsForIdentity']);
   assert.ok(!storage.getItem(key).endsWith('aa'));
@@ -120,14 +98,14 @@ test('concurrent first calls share one GetId, and storage that throws is done wi
     removeItem() {},
   };
   const calls = [];
-  const provider = fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage: refusing, fetch: recordingFetch(calls) });
+  const provider = fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage: refusing, fetch: recordingFetch(calls) });
   const [a, b] = await Promise.all([provider(), provider()]);
   assert.ok(a.sessionToken && b.sessionToken);
   assert.deepEqual(calls.sort(), ['GetCredentialsForIdentity', 'GetCredentialsForIdentity', 'GetId']);
 });
 
 test('a refused pool rejects with a Credentials error, and bad ids are refused at once', async () => {
-  const provider = fromCognitoIdentityPool({ identityPoolId: 'us-east-1:11111111-1111-1111-1111-111111111111', endpoint: motoUrl, storage: null });
+  const provider = fromCognitoIdentityPool({ identityPoolId: 'us-east-1:11111111-1111-1111-1111-111111111111', endpoint: moto.url, storage: null });
   await assert.rejects(provider(), (e) => e.name === 'KinesisEdgeError' && e.code === 'Credentials' && e.status === 500);
   assert.throws(() => fromCognitoIdentityPool({ identityPoolId: 'not a pool' }), (e) => e.code === 'InvalidOption' && e.field === 'identityPoolId');
 });
@@ -140,7 +118,7 @@ test('a producer signs with the pool credentials (session token included)', asyn
     region: 'us-east-1',
     streamName: 'cognito',
     endpoint: k.endpoint,
-    credentials: fromCognitoIdentityPool({ identityPoolId, endpoint: motoUrl, storage: memoryStorage() }),
+    credentials: fromCognitoIdentityPool({ identityPoolId, endpoint: moto.url, storage: memoryStorage() }),
     fetch: (url, init) => {
       seen.push(init.headers['x-amz-security-token']);
       return fetch(url, init);

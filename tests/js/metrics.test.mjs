@@ -1,43 +1,22 @@
 // CloudWatch metrics against moto's CloudWatch (PyPI, started here on 127.0.0.1): the KPL's
 // metrics published with PutMetricData as statistic sets, read back with GetMetricStatistics.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { KinesisProducer, signRequest } from 'kinesis-edge';
-import { startKinesalite, createStream, readStream, TEST_CREDENTIALS } from './support.mjs';
+import { createStream, readStream, motoForTests, kinesaliteForTests, TEST_CREDENTIALS } from './support.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
-import { freePort, bundleWorker, startWorkerd } from './workerd.mjs';
+import { bundleWorker, startWorkerd } from './workerd.mjs';
 
-let moto;
-let motoUrl;
-let k;
-before(async () => {
-  const port = await freePort();
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  motoUrl = `http://127.0.0.1:${port}/`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(motoUrl);
-      break;
-    } catch {
-      if (i > 200) throw new Error('moto_server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  k = await startKinesalite();
-});
-after(async () => {
-  moto?.kill();
-  await k?.close();
-});
+const moto = motoForTests();
+const k = kinesaliteForTests();
 
 /** A CloudWatch query-protocol call to moto, signed by the package (moto routes by the scope). */
 async function cloudwatch(params) {
   const body = new URLSearchParams({ Version: '2010-08-01', ...params }).toString();
   const headers = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
-  const signed = await signRequest({ method: 'POST', url: motoUrl, headers, body, region: 'us-east-1', service: 'monitoring', credentials: TEST_CREDENTIALS });
-  const res = await fetch(motoUrl, { method: 'POST', headers: { ...headers, ...signed }, body });
+  const signed = await signRequest({ method: 'POST', url: moto.url, headers, body, region: 'us-east-1', service: 'monitoring', credentials: TEST_CREDENTIALS });
+  const res = await fetch(moto.url, { method: 'POST', headers: { ...headers, ...signed }, body });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   return text;
@@ -71,19 +50,16 @@ async function stream(shards = 2) {
   return name;
 }
 
+/** A producer of `streamName` through `endpoint` (kinesalite by default) with these metrics. */
+const producerFor = (streamName, metrics, more = {}) =>
+  new KinesisProducer({ region: 'us-east-1', streamName, endpoint: k.endpoint, credentials: TEST_CREDENTIALS, streamSettings: {}, metrics, ...more });
+
 const readings = (n) => Array.from({ length: n }, (_, i) => ({ data: JSON.stringify({ device: i % 7, t: i }), partitionKey: `device-${i % 7}` }));
 
 test('after N readings are acknowledged and the producer closed, UserRecordsPut sums to N in the stream dimension', async () => {
   const streamName = await stream();
   const namespace = 'KinesisEdgeTest1';
-  const producer = new KinesisProducer({
-    region: 'us-east-1',
-    streamName,
-    endpoint: k.endpoint,
-    credentials: TEST_CREDENTIALS,
-    streamSettings: {},
-    metrics: { level: 'detailed', granularity: 'stream', namespace, endpoint: motoUrl, dimensions: { Fleet: 'edge-test' } },
-  });
+  const producer = producerFor(streamName, { level: 'detailed', granularity: 'stream', namespace, endpoint: moto.url, dimensions: { Fleet: 'edge-test' } });
   const N = 137;
   await producer.putMany(readings(N));
   assert.equal((await producer.stats()).metricsUploads ?? 0, 0, 'nothing before the interval ends');
@@ -112,15 +88,8 @@ test('ErrorsByCode counts each failed attempt under its error code (fault proxy)
   const namespace = 'KinesisEdgeTest2';
   const proxy = await startFaultProxy(k.endpoint, { failEntries: 0.3 }, 11);
   try {
-    const producer = new KinesisProducer({
-      region: 'us-east-1',
-      streamName,
-      endpoint: proxy.endpoint,
-      credentials: TEST_CREDENTIALS,
-      streamSettings: {},
-      recordTtlMs: Infinity,
-      metrics: { level: 'summary', granularity: 'shard', namespace, endpoint: motoUrl },
-    });
+    const metrics = { level: 'summary', granularity: 'shard', namespace, endpoint: moto.url };
+    const producer = producerFor(streamName, metrics, { endpoint: proxy.endpoint, recordTtlMs: Infinity });
     const N = 200;
     await producer.putMany(readings(N));
     await producer.close();
@@ -155,7 +124,7 @@ test("level 'none' (the default) publishes nothing", async () => {
   await new Promise((r) => watch.listen(0, '127.0.0.1', r));
   try {
     for (const metrics of [undefined, { level: 'none', endpoint: `http://127.0.0.1:${watch.address().port}/` }]) {
-      const producer = new KinesisProducer({ region: 'us-east-1', streamName, endpoint: k.endpoint, credentials: TEST_CREDENTIALS, streamSettings: {}, metrics });
+      const producer = producerFor(streamName, metrics);
       await producer.putMany(readings(10));
       await producer.close();
       assert.equal(producer.stats().metricsUploads, undefined, 'no metrics fields in stats()');
@@ -177,14 +146,7 @@ test('a failing metrics endpoint: retried once at the next interval, then droppe
   });
   await new Promise((r) => failing.listen(0, '127.0.0.1', r));
   try {
-    const producer = new KinesisProducer({
-      region: 'us-east-1',
-      streamName,
-      endpoint: k.endpoint,
-      credentials: TEST_CREDENTIALS,
-      streamSettings: {},
-      metrics: { level: 'summary', intervalMs: 1_000, endpoint: `http://127.0.0.1:${failing.address().port}/` },
-    });
+    const producer = producerFor(streamName, { level: 'summary', intervalMs: 1_000, endpoint: `http://127.0.0.1:${failing.address().port}/` });
     const start = Date.now();
     const results = await producer.putMany(readings(20));
     assert.equal(results.length, 20);
@@ -210,7 +172,7 @@ test('in workerd, the isolate gathers across requests and uploads under the wait
   const bundle = await bundleWorker(new URL('./workers/metrics-worker/wrangler.toml', import.meta.url).pathname);
   let worker;
   try {
-    worker = await startWorkerd(bundle, { STREAM_NAME: streamName, KINESIS_ENDPOINT: k.endpoint, METRICS_ENDPOINT: motoUrl, NAMESPACE: namespace, INTERVAL_MS: '1500' });
+    worker = await startWorkerd(bundle, { STREAM_NAME: streamName, KINESIS_ENDPOINT: k.endpoint, METRICS_ENDPOINT: moto.url, NAMESPACE: namespace, INTERVAL_MS: '1500' });
     const put = async (n) => {
       const res = await fetch(`${worker.url}/put?n=${n}`);
       assert.equal(res.status, 200, worker.log());

@@ -2,6 +2,7 @@
 // JavaScript v3) that reads every shard back.
 import { before, after } from 'node:test';
 import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import {
   KinesisClient,
   CreateStreamCommand,
@@ -11,6 +12,7 @@ import {
   GetRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { freePort } from './workerd.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -110,4 +112,32 @@ export async function readUntil(reader, count, from = 'TRIM_HORIZON') {
   }
   clearTimeout(timer);
   return got;
+}
+
+/** moto's server (PyPI) on a free loopback port, once it answers: `{ url, stop() }`. */
+export async function startMoto() {
+  const port = await freePort();
+  const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      if (i > 200) {
+        moto.kill();
+        throw new Error('moto_server did not start');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { url, stop: () => moto.kill() };
+}
+
+/** moto for a test file: started before its tests, stopped after them; `url` once started. */
+export function motoForTests() {
+  const moto = {};
+  before(async () => Object.assign(moto, await startMoto()));
+  after(() => moto.stop?.());
+  return moto;
 }

@@ -248,7 +248,7 @@ impl Metrics {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::model::endpoint::Endpoint;
 
@@ -263,7 +263,7 @@ mod tests {
         }
     }
 
-    fn find(
+    pub(crate) fn find(
         sets: &[(Key, StatisticSet)],
         m: Metric,
         stream: bool,

@@ -1,19 +1,9 @@
 //! The producer's hooks into its metrics, driven as a host drives it.
 
 use crate::core::cloudwatch::put_metric_data::StatisticSet;
-use crate::core::engine::metrics::{Key, Metric};
+use crate::core::engine::metrics::tests::find;
+use crate::core::engine::metrics::Metric;
 use crate::core::engine::producer::tests::{answer, producer, rec, status};
-
-fn find(
-    sets: &[(Key, StatisticSet)],
-    m: Metric,
-    stream: bool,
-    shard: Option<&str>,
-) -> Option<StatisticSet> {
-    sets.iter()
-        .find(|(k, _)| k.metric == m && k.stream == stream && k.shard.as_deref() == shard)
-        .map(|(_, s)| *s)
-}
 
 #[test]
 fn the_producer_counts_as_the_kpl_does() {
