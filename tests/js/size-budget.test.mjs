@@ -8,9 +8,12 @@ import assert from 'node:assert/strict';
 import { pageBytes } from '../../benches/bytes.mjs';
 
 const entry = JSON.stringify(new URL('../../pkg/browser.js', import.meta.url).pathname);
+// CloudWatch metrics (issue 11) raised both by what they measured: +7,136 and +7,138 bytes
+// (the gathering and PutMetricData in the core's wasm, +6,898; the glue in producer.js, +238);
+// their upload timer is a chunk loaded only with metrics on.
 const BUDGET = {
-  producerOnly: 78_000,
-  everyExport: 81_000,
+  producerOnly: 85_136,
+  everyExport: 88_138,
 };
 
 test('a producer-only page and an every-export page stay within their byte budgets', async () => {

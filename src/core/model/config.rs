@@ -574,21 +574,23 @@ fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
         }
     };
     m.allow_only(&METRICS_OPTIONS)?;
-    let levels = [
-        ("none", None),
-        ("summary", Some(MetricsLevel::Summary)),
-        ("detailed", Some(MetricsLevel::Detailed)),
-    ];
-    let granularity = one_of(
+    // Both as numbers: one instance of `one_of` (wasm bytes).
+    let level = one_of(
+        m,
+        "level",
+        &[("none", 0), ("summary", 1), ("detailed", 2)],
+        0,
+    )?;
+    let granularity = match one_of(
         m,
         "granularity",
-        &[
-            ("global", Granularity::Global),
-            ("stream", Granularity::Stream),
-            ("shard", Granularity::Shard),
-        ],
-        Granularity::Shard,
-    )?;
+        &[("global", 0u8), ("stream", 1), ("shard", 2)],
+        2,
+    )? {
+        0 => Granularity::Global,
+        1 => Granularity::Stream,
+        _ => Granularity::Shard,
+    };
     let namespace = m.text("namespace")?.unwrap_or(DEFAULT_METRICS_NAMESPACE);
     if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
         return Err(Error::invalid_option(
@@ -620,11 +622,15 @@ fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
             ))
         }
     };
-    let Some(level) = one_of(m, "level", &levels, None)? else {
+    if level == 0 {
         return Ok(None);
-    };
+    }
     Ok(Some(MetricsConfig {
-        level,
+        level: if level == 1 {
+            MetricsLevel::Summary
+        } else {
+            MetricsLevel::Detailed
+        },
         granularity,
         namespace: namespace.to_owned(),
         interval_ms,
@@ -633,39 +639,32 @@ fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
     }))
 }
 
-/// `metrics.dimensions`: names and values of 1 to 255 (names) or 1,024 (values) characters, none
-/// of the KPL's own names.
+/// `metrics.dimensions`: names of 1 to 255 characters other than the producer's own, values of
+/// 1 to 1,024 (CloudWatch's limits).
 fn extra_dimensions(d: &Options) -> Result<Vec<(String, String)>, Error> {
     let mut out = Vec::new();
     for (name, value) in d.members() {
-        let field = d.field(name);
-        let Value::Text(value) = value else {
-            return Err(Error::invalid_option(field, "must be a string"));
-        };
-        if name.is_empty() || name.len() > 255 || name.starts_with(':') {
-            return Err(Error::invalid_option(
-                field,
-                "a dimension name must be 1 to 255 characters, not starting with ':'",
-            ));
+        match value {
+            Value::Text(v)
+                if (1..=255).contains(&name.len())
+                    && !name.starts_with(':')
+                    && !["StreamName", "ShardId", "ErrorCode"].contains(&name.as_str())
+                    && (1..=1024).contains(&v.len()) =>
+            {
+                out.push((name.clone(), v.clone()));
+            }
+            _ => {
+                return Err(Error::invalid_option(
+                    d.field(name),
+                    "must be a string of 1 to 1,024 characters, named with 1 to 255 (not StreamName, ShardId or ErrorCode)",
+                ))
+            }
         }
-        if ["StreamName", "ShardId", "ErrorCode"].contains(&name.as_str()) {
-            return Err(Error::invalid_option(
-                field,
-                "is a dimension the producer sets",
-            ));
-        }
-        if value.is_empty() || value.len() > 1024 {
-            return Err(Error::invalid_option(
-                field,
-                "must be 1 to 1,024 characters",
-            ));
-        }
-        out.push((name.clone(), value.clone()));
     }
     if out.len() > MAX_EXTRA_DIMENSIONS {
         return Err(Error::invalid_option(
-            d.field("").trim_end_matches('.'),
-            format!("at most {MAX_EXTRA_DIMENSIONS} dimensions (CloudWatch takes 30 per metric)"),
+            "metrics.dimensions",
+            "at most 27 dimensions (CloudWatch takes 30 per metric)",
         ));
     }
     Ok(out)
