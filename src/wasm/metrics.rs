@@ -40,11 +40,12 @@ impl ProducerCore {
         for (name, value) in &m.dimensions {
             key.push_str(&format!("|{name}={value}"));
         }
-        let config = m.clone();
         let _ = PUBLISHERS.try_with(|all| {
             let mut all = all.borrow_mut();
             if !all.iter().any(|(k, _)| *k == key) {
-                all.push((key.clone(), Publisher::new(config, stream, now)));
+                if let Some(m) = &self.producer.config().metrics {
+                    all.push((key.clone(), Publisher::new(m.clone(), stream, now)));
+                }
             }
             if let Some((_, publisher)) = all.iter_mut().find(|(k, _)| *k == key) {
                 let closing = poll.is_some_and(|force| publisher.closes(now, force));
