@@ -78,6 +78,28 @@ export interface KinesisProducerOptions {
   /** Replaces the transport (the global fetch; node:http(s) in Node), e.g.
    * `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** CloudWatch metrics with the KPL's names, units and dimensions. Default: none published. */
+  metrics?: MetricsOptions;
+}
+
+/** The KPL's metrics, published with CloudWatch `PutMetricData` as statistic sets, signed with
+ * the producer's credentials (they need `cloudwatch:PutMetricData`). */
+export interface MetricsOptions {
+  /** `'summary'`: UserRecordsPut, KinesisRecordsPut, ErrorsByCode, AllErrors, UserRecordExpired,
+   * BufferingTime; `'detailed'` adds the rest. Default `'none'`: nothing is gathered or sent. */
+  level?: 'none' | 'summary' | 'detailed';
+  /** Dimension sets each metric is published under, each with those before it: none,
+   * `StreamName`, `StreamName` + `ShardId`. Default `'shard'`, as the KPL. */
+  granularity?: 'global' | 'stream' | 'shard';
+  /** Default `'KinesisProducerLibrary'`. */
+  namespace?: string;
+  /** Published at most once per interval, and what is pending at `close()`. Default 60,000,
+   * at least 1,000. */
+  intervalMs?: number;
+  /** Added to every metric, e.g. `{ Fleet: 'kiosks' }` (at most 27). */
+  dimensions?: Record<string, string>;
+  /** Default `https://monitoring.<region>.amazonaws.com/`. */
+  endpoint?: string;
 }
 
 export interface StreamSettings {
@@ -174,6 +196,13 @@ export interface ProducerStats {
   spoolOverflowRecords?: number;
   spoolResent?: number;
   spoolError?: string;
+  /** With `metrics`: `PutMetricData` calls accepted and failed (every attempt) by this page's or
+   * isolate's publisher, statistic sets dropped after their one retry failed too, and the last
+   * failure (`Code (HTTP status)` or the transport's message). */
+  metricsUploads?: number;
+  metricsFailedUploads?: number;
+  metricsDropped?: number;
+  metricsError?: string | null;
 }
 
 export type KinesisEdgeErrorCode =
@@ -234,6 +263,10 @@ export class KinesisProducer {
   /** Refuses new records (`Closed`), sends the rest, resolves when all has settled or, after
    * `timeoutMs` (default `closeTimeoutMs`), settles what is left as `Closed`. */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /** Workers: the execution context (`ctx` of `fetch`, `queue` or `scheduled`) of the request
+   * or batch using the producer now; metrics uploads run under its `waitUntil`, and `close()`
+   * leaves pending metrics to the isolate's next interval. Returns the producer. */
+  useContext(ctx: { waitUntil(promise: Promise<unknown>): void }): this;
   stats(): ProducerStats;
 }
 

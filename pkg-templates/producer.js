@@ -122,6 +122,9 @@ export class KinesisProducer {
   #unlisten = [];
   /** `spool: 'indexeddb'`: the link to the spool once its module has loaded. */
   #spool = null;
+  /** `metrics`: the promise of the metrics link; `#context`: the Worker's, from useContext. */
+  #metrics = null;
+  #context = null;
 
   constructor(options) {
     if (options === null || typeof options !== 'object') {
@@ -167,6 +170,23 @@ export class KinesisProducer {
       }),
     );
     if (settings.spool) this.#openSpool(settings.spool);
+    // Loaded only when asked for, as the spool is.
+    // A chunk that cannot load (offline, not cached) publishes nothing and never fails close().
+    if (settings.metrics) {
+      this.#metrics = import('./metrics.js').then(
+        ({ linkMetrics }) => linkMetrics(core, send, settings.metrics, () => this.#context),
+        () => ({ tick() {}, close() {} }),
+      );
+    }
+  }
+
+  /**
+   * Workers: the execution context (`ctx` of `fetch` or `queue`) of the request or batch that
+   * uses the producer now. Metrics uploads run under its `waitUntil`; returns the producer.
+   */
+  useContext(ctx) {
+    this.#context = ctx;
+    return this;
   }
 
   #openSpool({ maxBytes, name }) {
@@ -245,6 +265,7 @@ export class KinesisProducer {
         this.#driver.stop();
         for (const unlisten of this.#unlisten) unlisten();
         this.#spool?.close();
+        return this.#metrics?.then((m) => m.close());
       });
     }
     await this.#closedAll;
@@ -267,6 +288,7 @@ export class KinesisProducer {
     stats.aggregation = aggregation;
     stats.aggregationNote = note || null;
     stats.streamNote = streamNote || null;
+    if (this.#metrics) Object.assign(stats, JSON.parse(core.metricsStats(Date.now())));
     return this.#spool ? Object.assign(stats, this.#spool.stats()) : stats;
   }
 
@@ -327,6 +349,7 @@ export class KinesisProducer {
       if (accepted) this.#spool.accepted(accepted);
     }
     this.#driver.pump();
+    this.#metrics?.then((m) => m.tick());
   }
 
   #acked(acks, strings, ends) {

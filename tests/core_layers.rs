@@ -1,11 +1,11 @@
 //! The core's layering, read from its sources: support (`fnv`, `calendar`, `json`) → `model` →
-//! wire formats (`sigv4`, `kinesis`, `kpl`) → `engine`. A module may use its own layer and those
+//! wire formats (`sigv4`, `kinesis`, `kpl`, `cloudwatch`) → `engine`. A module may use its own layer and those
 //! below, never one above, and no two files may use each other, directly or around a circle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const LAYERS: [(&str, u8); 8] = [
+const LAYERS: [(&str, u8); 9] = [
     ("fnv", 0),
     ("calendar", 0),
     ("json", 0),
@@ -13,6 +13,7 @@ const LAYERS: [(&str, u8); 8] = [
     ("sigv4", 2),
     ("kinesis", 2),
     ("kpl", 2),
+    ("cloudwatch", 2),
     ("engine", 3),
 ];
 

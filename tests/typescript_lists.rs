@@ -69,8 +69,16 @@ fn stats_fields_are_the_cores() {
         "spoolOverflowRecords",
         "spoolResent",
         "spoolError",
+        // With `metrics`: the boundary's `metricsStats`.
+        "metricsUploads",
+        "metricsFailedUploads",
+        "metricsDropped",
+        "metricsError",
     ]
     .map(str::to_owned)
     .into();
-    assert_eq!(optional, spool, "the optional fields are the spool's");
+    assert_eq!(
+        optional, spool,
+        "the optional fields are the spool's and the metrics'"
+    );
 }

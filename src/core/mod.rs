@@ -2,9 +2,10 @@
 //!
 //! Layers, each using only those below it (a test checks): `fnv`, `calendar`, `json` (support)
 //! → `model` (options, config, records, errors, credentials, endpoints) → wire formats
-//! (`sigv4`, `kinesis`, `kpl`) → `engine` (batcher, packer, retry, shard map, producer).
+//! (`sigv4`, `kinesis`, `kpl`, `cloudwatch`) → `engine` (batcher, packer, retry, shard map, producer).
 
 pub mod calendar;
+pub mod cloudwatch;
 pub mod engine;
 pub mod fnv;
 pub mod json;

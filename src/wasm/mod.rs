@@ -7,6 +7,7 @@
 
 mod errors;
 mod exports;
+mod metrics;
 mod outbox;
 mod producer;
 mod text;

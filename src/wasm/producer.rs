@@ -39,7 +39,7 @@ const NONE: f64 = -1.0;
 /// `lengths` marks a record without an explicit hash key with this length.
 const NO_HASH_KEY: u32 = u32::MAX;
 
-fn millis(now: f64) -> Millis {
+pub(super) fn millis(now: f64) -> Millis {
     // Before 1970 or NaN counts as 0: signing then fails loudly rather than trapping.
     if now.is_finite() && now > 0.0 {
         now as Millis
@@ -50,10 +50,10 @@ fn millis(now: f64) -> Millis {
 
 #[wasm_bindgen(js_name = ProducerCore)]
 pub struct ProducerCore {
-    producer: Producer,
+    pub(super) producer: Producer,
     outbox: Outbox,
-    /// The body of the request `pollTransmit` gave last, until `takeBody`.
-    body: Vec<u8>,
+    /// The body of the request `pollTransmit` (or `metricsPoll`) gave last, until `takeBody`.
+    pub(super) body: Vec<u8>,
     /// Errors of the records the last `put` refused.
     refusals: Vec<Error>,
     /// This stream's key in `STREAM_SETTINGS` and (with aggregation) `SHARD_MAPS`.
@@ -96,7 +96,7 @@ impl ProducerCore {
     }
 
     /// What the JS side needs of the validated options, as JSON: `{ url, lifecycle, provider,
-    /// customFetch, spool: { maxBytes, name } | null }`.
+    /// customFetch, spool: { maxBytes, name } | null, metrics: { url, timeoutMs } | null }`.
     pub fn host(&self) -> String {
         let c = self.producer.config();
         let spool = match &c.host.spool {
@@ -117,8 +117,16 @@ impl ProducerCore {
             }
             None => "null".into(),
         };
+        let metrics = match &c.metrics {
+            Some(m) => format!(
+                r#"{{"url":{},"timeoutMs":{}}}"#,
+                json_string(&m.endpoint.url()),
+                c.request_timeout_ms
+            ),
+            None => "null".into(),
+        };
         format!(
-            r#"{{"url":{},"lifecycle":{},"provider":{},"customFetch":{},"spool":{spool}}}"#,
+            r#"{{"url":{},"lifecycle":{},"provider":{},"customFetch":{},"spool":{spool},"metrics":{metrics}}}"#,
             json_string(&c.endpoint.url()),
             c.host.lifecycle,
             matches!(

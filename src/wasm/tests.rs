@@ -278,3 +278,49 @@ fn the_rules_the_reader_and_cognito_ask_for() {
             .unwrap_err();
     assert_eq!(text(&refused, "field").as_deref(), Some("region"));
 }
+
+#[wasm_bindgen_test]
+fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
+    let options = r#"{"region":"us-east-1","streamName":"readings","lingerMs":0,
+        "credentials":{"accessKeyId":"AKID","secretAccessKey":"SECRET"},"streamSettings":{},
+        "metrics":{"level":"summary","namespace":"BoundaryTest","endpoint":"http://127.0.0.1:1"}}"#;
+    let mut first = ProducerCore::new(options, 1.0, NOW).unwrap();
+    let mut second = ProducerCore::new(options, 2.0, NOW).unwrap();
+    assert!(first
+        .host()
+        .contains(r#""metrics":{"url":"http://127.0.0.1:1/","timeoutMs":10000}"#));
+    assert_eq!(first.metrics_due_at(NOW), NOW + 60_000.0);
+    let (bytes, lengths) = chunk(&[("a", "k", None)]);
+    first.put(bytes.clone(), &lengths, NOW);
+    second.put(bytes, &lengths, NOW);
+    for core in [&mut first, &mut second] {
+        let id = core.poll_transmit(NOW);
+        core.take_body();
+        core.sign(id, None, Some(Vec::new()), NOW).unwrap();
+        let ok =
+            br#"{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0"}]}"#;
+        core.handle_answer(id, 200, f64::NAN, None, ok, NOW + 5.0);
+        core.drain();
+    }
+    assert!(
+        first.metrics_poll(NOW + 1_000.0, false).is_none(),
+        "not before the interval ends"
+    );
+    second.metrics_due_at(NOW + 1_000.0);
+    let out = first.metrics_poll(NOW + 60_000.0, false).unwrap();
+    let (id, headers) = out.split_once('\n').unwrap();
+    assert!(headers.contains("/us-east-1/monitoring/aws4_request"));
+    assert!(headers.contains("content-type\napplication/x-www-form-urlencoded; charset=utf-8"));
+    let body = String::from_utf8(first.take_body()).unwrap();
+    assert!(body.starts_with("Action=PutMetricData&Version=2010-08-01&Namespace=BoundaryTest"));
+    assert!(
+        body.contains("MetricName=UserRecordsPut") && body.contains("StatisticValues.Sum=2&"),
+        "both producers' records: {body}"
+    );
+    assert!(
+        second.metrics_poll(NOW + 60_000.0, false).is_none(),
+        "one call for the interval"
+    );
+    first.metrics_answered(id.parse().unwrap(), 200, b"", NOW + 60_010.0);
+    assert!(second.metrics_stats(NOW).contains(r#""metricsUploads":1,"#));
+}

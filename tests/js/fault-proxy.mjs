@@ -49,6 +49,8 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
   const counts = { requests: 0, putRecords: 0, entries: 0, refusedRequests: 0, failedEntries: 0, overShardLimits: 0, requestErrors: 0, resets: 0, lostAnswers: 0, lostEntries: 0, stalls: 0, expiredTokens: 0 };
   /** Per stream: its open shards' hash ranges, each with its buckets (`shardLimits`). */
   const shardBuckets = new Map();
+  /** Entries failed per error code. */
+  counts.failedByCode = {};
   // Data of every entry the producer was told succeeded, to catch a success sent twice.
   const acknowledged = new Set();
   const resentAfterSuccess = [];
@@ -182,6 +184,7 @@ export async function startFaultProxy(target, faults = {}, seed = 1) {
       if (!failed[i]) return stored[next++];
       counts.failedEntries += 1;
       const code = codes[Math.floor(random() * codes.length)];
+      counts.failedByCode[code] = (counts.failedByCode[code] ?? 0) + 1;
       return { ErrorCode: code, ErrorMessage: ENTRY_ERRORS[code] };
     });
     const failedCount = failed.filter(Boolean).length;

@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { pageBytes } from '../../benches/bytes.mjs';
 
 const entry = JSON.stringify(new URL('../../pkg/browser.js', import.meta.url).pathname);
+// CloudWatch metrics (issue 11) raised both by what they measured: +7,121 and +7,123 bytes
+// (the gathering and PutMetricData in the core's wasm, +6,883; the glue in producer.js, +238);
+// their upload timer is a chunk loaded only with metrics on.
 const BUDGET = {
   producerOnly: 84_000,
   everyExport: 89_000,

@@ -139,3 +139,11 @@ export async function startMoto(env = {}) {
     stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill()))),
   };
 }
+
+/** moto for a test file: started before its tests, stopped after them; `url` once started. */
+export function motoForTests() {
+  const moto = {};
+  before(async () => Object.assign(moto, await startMoto()));
+  after(() => moto.stop?.());
+  return moto;
+}

@@ -55,6 +55,16 @@ async function use(): Promise<void> {
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, aggregation: 'on' });
   // @ts-expect-error lingerMs is a number
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
+  const metered = new KinesisProducer({
+    region: 'r',
+    streamName: 's',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    metrics: { level: 'summary', granularity: 'stream', namespace: 'Kiosks', intervalMs: 60_000, dimensions: { Fleet: 'lobby' } },
+  }).useContext({ waitUntil: (p: Promise<unknown>) => void p });
+  const uploads: number | undefined = metered.stats().metricsUploads;
+  void uploads;
+  // @ts-expect-error level is 'none', 'summary' or 'detailed'
+  new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, metrics: { level: 'all' } });
 }
 void use;
 

@@ -1,8 +1,10 @@
 //! The engine: the producer state machine and the parts it is made of (the batcher, the packer,
-//! the shard map and its lifecycle, the retry policy, the credentials refresh, the counters).
+//! the shard map and its lifecycle, the retry policy, the credentials refresh, the counters, the CloudWatch metrics).
 
 pub mod credentials;
 pub mod events;
+pub mod metrics;
+pub mod metrics_publisher;
 pub mod packer;
 pub mod producer;
 pub mod queue;

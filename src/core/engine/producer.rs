@@ -18,10 +18,12 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::core::cloudwatch;
 use crate::core::engine::credentials::CredentialState;
 use crate::core::engine::events::{
     Ack, Answer, Event, Outcome, RecordId, RequestId, Settlement, Transmit,
 };
+use crate::core::engine::metrics::{Metric, Metrics};
 use crate::core::engine::packer::{self, Entry};
 use crate::core::engine::queue::{one_per_key, Fit, KeySet, Queue, Queued};
 use crate::core::engine::rate_limit::RateLimiter;
@@ -122,6 +124,8 @@ pub struct Producer {
     flush_below: RecordId,
     lifecycle: Lifecycle,
     tally: Tally,
+    /// CloudWatch metrics of the current interval (`take_metrics`).
+    metrics: Metrics,
     events: VecDeque<Event>,
 }
 
@@ -159,6 +163,7 @@ impl Producer {
             flush_below: 0,
             lifecycle: Lifecycle::Open,
             tally: Tally::default(),
+            metrics: Metrics::new(config.metrics.as_ref()),
             events: VecDeque::new(),
             config,
         }
@@ -225,6 +230,7 @@ impl Producer {
         self.unsettled.bytes += size;
         self.tally.counters.records_accepted += 1;
         self.tally.counters.bytes_accepted += size as u64;
+        self.metrics.add(Metric::UserRecordsReceived, None, 1);
         q.accepted_at = now;
         if self
             .limiter
@@ -473,6 +479,7 @@ impl Producer {
         c.records_sent += records.len() as u64;
         c.kinesis_records_sent += entries.as_ref().map_or(records.len(), Vec::len) as u64;
         c.bytes_sent += records.iter().map(|q| q.record.size() as u64).sum::<u64>();
+        self.metrics.sent(&records, entries.as_deref(), now);
         let id = self.next_request_id;
         self.start(
             id,
@@ -525,37 +532,82 @@ impl Producer {
         now: Millis,
     ) -> Option<Vec<(&'static str, String)>> {
         let flight = self.in_flight.iter().find(|f| f.id == id)?;
-        let hash = match payload {
-            Payload::Sha256Hex(hex) => hex.to_owned(),
-            Payload::Body(body) => sha256_hex(body),
-        };
+        let credentials = flight.credentials.clone();
         let headers = flight.operation.headers();
         let url = self.config.endpoint.url();
-        let signed = signer::sign(
-            &SignInput {
-                method: "POST",
-                url: &url,
-                headers: &headers,
-                payload_sha256_hex: &hash,
-                region: &self.config.region,
-                service: SERVICE,
-                time_ms: now.saturating_add_signed(self.clock_offset_ms),
-            },
-            &flight.credentials,
-            &mut self.signing_keys,
-        );
-        match signed {
-            Ok(signed) => {
-                let mut out: Vec<(&'static str, String)> =
-                    headers.iter().map(|&(n, v)| (n, v.to_owned())).collect();
-                out.extend(signed.pairs().into_iter().map(|(n, v)| (n, v.to_owned())));
-                Some(out)
-            }
+        match self.signed(&url, SERVICE, &headers, payload, &credentials, now) {
+            Ok(signed) => Some(signed),
             Err(e) => {
                 self.fail_request(id, e.to_failure(), now);
                 None
             }
         }
+    }
+
+    /// The headers that make a `PutMetricData` call with this body sendable, signed with the
+    /// producer's credentials; `None` while it has none (nothing is asked for metrics alone).
+    pub fn sign_metrics(
+        &mut self,
+        body: &[u8],
+        now: Millis,
+    ) -> Option<Vec<(&'static str, String)>> {
+        let credentials = self.credentials.unexpired(now)?.clone();
+        let url = self.config.metrics.as_ref()?.endpoint.url();
+        let headers = [("content-type", cloudwatch::CONTENT_TYPE)];
+        let payload = Payload::Body(body);
+        self.signed(
+            &url,
+            cloudwatch::SERVICE,
+            &headers,
+            payload,
+            &credentials,
+            now,
+        )
+        .ok()
+    }
+
+    fn signed(
+        &mut self,
+        url: &str,
+        service: &str,
+        headers: &[(&'static str, &'static str)],
+        payload: Payload<'_>,
+        credentials: &Credentials,
+        now: Millis,
+    ) -> Result<Vec<(&'static str, String)>, Error> {
+        let hash = match payload {
+            Payload::Sha256Hex(hex) => hex.to_owned(),
+            Payload::Body(body) => sha256_hex(body),
+        };
+        let signed = signer::sign(
+            &SignInput {
+                method: "POST",
+                url,
+                headers,
+                payload_sha256_hex: &hash,
+                region: &self.config.region,
+                service,
+                time_ms: now.saturating_add_signed(self.clock_offset_ms),
+            },
+            credentials,
+            &mut self.signing_keys,
+        )?;
+        let mut out: Vec<(&'static str, String)> =
+            headers.iter().map(|&(n, v)| (n, v.to_owned())).collect();
+        out.extend(signed.pairs().into_iter().map(|(n, v)| (n, v.to_owned())));
+        Ok(out)
+    }
+
+    /// The metrics gathered since the last call, and (`sample`: when an interval ends) a sample
+    /// of the records not yet settled (`UserRecordsPending`).
+    pub fn take_metrics(&mut self, sample: bool) -> Metrics {
+        if sample {
+            let pending = self.unsettled.records + self.waiting.len();
+            self.metrics
+                .add(Metric::UserRecordsPending, None, pending as u64);
+        }
+        let fresh = Metrics::new(self.config.metrics.as_ref());
+        std::mem::replace(&mut self.metrics, fresh)
     }
 
     // ---- answers in ----
@@ -578,6 +630,8 @@ impl Producer {
             self.learn_clock(&answer, settings.as_ref().err(), now);
             self.on_describe_answer(settings, now);
         } else {
+            let elapsed = now.saturating_sub(flight.sent_at);
+            self.metrics.add(Metric::RequestTime, None, elapsed);
             let expected = flight
                 .entries
                 .as_ref()
@@ -679,14 +733,17 @@ impl Producer {
                 .map(|(q, r)| {
                     let result = match r {
                         Ok(stored) => {
-                            self.count_kinesis_ack(q.record.size());
+                            self.count_kinesis_ack(q.record.size(), &stored.shard_id);
                             Ok(Ack {
                                 sequence_number: stored.sequence_number,
                                 shard_id: stored.shard_id,
                                 sub_sequence_number: None,
                             })
                         }
-                        Err(f) => Err(Rc::new(f)),
+                        Err(f) => {
+                            self.metrics.kinesis_record(q.record.size(), None);
+                            Err(Rc::new(f))
+                        }
                     };
                     (q, result)
                 })
@@ -699,12 +756,13 @@ impl Producer {
             let stored = match result {
                 Ok(stored) => stored,
                 Err(f) => {
+                    self.metrics.kinesis_record(entry.size, None);
                     let f = Rc::new(f);
                     outcomes.extend(carried.map(|q| (q, Err(Rc::clone(&f)))));
                     continue;
                 }
             };
-            self.count_kinesis_ack(entry.size);
+            self.count_kinesis_ack(entry.size, &stored.shard_id);
             let numbered = carried.enumerate().map(|(i, q)| {
                 let ack = Ack {
                     sequence_number: Rc::clone(&stored.sequence_number),
@@ -730,7 +788,8 @@ impl Producer {
         outcomes
     }
 
-    fn count_kinesis_ack(&mut self, size: usize) {
+    fn count_kinesis_ack(&mut self, size: usize, shard: &Rc<str>) {
+        self.metrics.kinesis_record(size, Some(shard));
         self.tally.counters.kinesis_records_acknowledged += 1;
         self.tally.counters.put_payload_units += put_payload_units(size);
     }
@@ -836,6 +895,7 @@ impl Producer {
                 Err(f) if !f.retry.is_retryable() => self.settle(q, Outcome::Failed(f)),
                 Err(f) => {
                     self.tally.failures_by_code.add(f.code);
+                    self.metrics.error(&f);
                     if f.code == ErrorCode::Throttled {
                         self.tally.counters.throttles += 1;
                         self.shard_throttled(&q.record, now);
@@ -889,6 +949,7 @@ impl Producer {
             c.records_failed += 1;
             c.bytes_failed += size as u64;
         }
+        self.metrics.settled(&q, &outcome);
         self.events
             .push_back(Event::Settled(Settlement { id: q.id, outcome }));
     }
@@ -1243,3 +1304,7 @@ mod stream_settings_tests;
 #[cfg(test)]
 #[path = "rate_limit_tests.rs"]
 mod rate_limit_tests;
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod metrics_tests;

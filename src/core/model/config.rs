@@ -45,7 +45,7 @@ pub const MIN_SHARD_MAP_REFRESH_MS: u64 = 1_000;
 pub const DEFAULT_SPOOL_MAX_BYTES: usize = 10 * MIB;
 
 /// Every option `KinesisProducer` takes.
-pub const PRODUCER_OPTIONS: [&str; 25] = [
+pub const PRODUCER_OPTIONS: [&str; 26] = [
     "region",
     "streamName",
     "streamArn",
@@ -71,6 +71,7 @@ pub const PRODUCER_OPTIONS: [&str; 25] = [
     "spoolMaxBytes",
     "spoolName",
     "fetch",
+    "metrics",
 ];
 const AGGREGATION_OPTIONS: [&str; 3] = ["enabled", "maxBytes", "shardMapRefreshMs"];
 const RATE_LIMIT_OPTIONS: [&str; 1] = ["percent"];
@@ -179,6 +180,8 @@ pub struct Config {
     /// `DescribeStreamSummary`).
     pub stream_settings: Option<StreamSettings>,
     pub host: HostOptions,
+    /// `None`: `metrics.level` is `'none'` (the default): nothing is counted or published.
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// A whole number of `field`, or `default` when absent.
@@ -386,6 +389,7 @@ impl Config {
         let stream_settings = stream_settings(o)?;
         let rate_limit = rate_limit(o)?;
         let host = host_options(o)?;
+        let metrics = metrics(o, &region)?;
         Ok(Self {
             region,
             target,
@@ -405,6 +409,7 @@ impl Config {
             rate_limit,
             stream_settings,
             host,
+            metrics,
         })
     }
 
@@ -543,6 +548,160 @@ fn host_options(o: &Options) -> Result<HostOptions, Error> {
         spool,
         custom_fetch: o.function("fetch")?,
     })
+}
+
+/// `metrics.level`: which of the KPL's metrics are published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MetricsLevel {
+    Summary,
+    Detailed,
+}
+
+/// `metrics.granularity`: the dimension sets each metric is published under, each including
+/// those before it (as the KPL does): none, `StreamName`, `StreamName` and `ShardId`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Granularity {
+    Global,
+    Stream,
+    Shard,
+}
+
+/// `metrics`: what is published to CloudWatch, where and how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub level: MetricsLevel,
+    pub granularity: Granularity,
+    pub namespace: String,
+    pub interval_ms: u64,
+    /// Added to every metric, in the order given.
+    pub dimensions: Vec<(String, String)>,
+    pub endpoint: Endpoint,
+}
+
+const METRICS_OPTIONS: [&str; 6] = [
+    "level",
+    "granularity",
+    "namespace",
+    "intervalMs",
+    "dimensions",
+    "endpoint",
+];
+pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisProducerLibrary";
+pub const DEFAULT_METRICS_INTERVAL_MS: u64 = 60_000;
+/// CloudWatch keeps data points per second at best; a shorter interval only costs calls.
+pub const MIN_METRICS_INTERVAL_MS: u64 = 1_000;
+/// CloudWatch takes 30 dimensions per metric; `StreamName`, `ShardId` and `ErrorCode` take 3.
+pub const MAX_EXTRA_DIMENSIONS: usize = 27;
+
+/// `metrics`: absent or `{ level: 'none' }` (the default: a page multiplied by its visitors must
+/// not publish by surprise), else `{ level, granularity, namespace, intervalMs, dimensions,
+/// endpoint }`.
+fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
+    let m = match o.get("metrics") {
+        None => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(Error::invalid_option(
+                "metrics",
+                "must be { level, granularity, namespace, intervalMs, dimensions, endpoint }",
+            ))
+        }
+    };
+    m.allow_only(&METRICS_OPTIONS)?;
+    // Both as numbers: one instance of `one_of` (wasm bytes).
+    let level = one_of(
+        m,
+        "level",
+        &[("none", 0), ("summary", 1), ("detailed", 2)],
+        0,
+    )?;
+    let granularity = match one_of(
+        m,
+        "granularity",
+        &[("global", 0u8), ("stream", 1), ("shard", 2)],
+        2,
+    )? {
+        0 => Granularity::Global,
+        1 => Granularity::Stream,
+        _ => Granularity::Shard,
+    };
+    let namespace = m.text("namespace")?.unwrap_or(DEFAULT_METRICS_NAMESPACE);
+    if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
+        return Err(Error::invalid_option(
+            m.field("namespace"),
+            "must be 1 to 255 characters, not starting with ':'",
+        ));
+    }
+    let interval_ms = whole(
+        m,
+        "intervalMs",
+        DEFAULT_METRICS_INTERVAL_MS as usize,
+        MIN_METRICS_INTERVAL_MS as usize,
+        MAX_RECORD_TTL_MS as usize,
+    )? as u64;
+    let endpoint =
+        Endpoint::resolve("monitoring", region, m.text("endpoint")?).map_err(|e| match e {
+            Error::InvalidOption { reason, .. } => {
+                Error::invalid_option(m.field("endpoint"), reason)
+            }
+            other => other,
+        })?;
+    let dimensions = match m.get("dimensions") {
+        None => Vec::new(),
+        Some(Value::Object(d)) => extra_dimensions(d)?,
+        Some(_) => {
+            return Err(Error::invalid_option(
+                m.field("dimensions"),
+                "must be an object of dimension names to values",
+            ))
+        }
+    };
+    if level == 0 {
+        return Ok(None);
+    }
+    Ok(Some(MetricsConfig {
+        level: if level == 1 {
+            MetricsLevel::Summary
+        } else {
+            MetricsLevel::Detailed
+        },
+        granularity,
+        namespace: namespace.to_owned(),
+        interval_ms,
+        dimensions,
+        endpoint,
+    }))
+}
+
+/// `metrics.dimensions`: names of 1 to 255 characters other than the producer's own, values of
+/// 1 to 1,024 (CloudWatch's limits).
+fn extra_dimensions(d: &Options) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for (name, value) in d.members() {
+        match value {
+            Value::Text(v)
+                if (1..=255).contains(&name.len())
+                    && !name.starts_with(':')
+                    && !["StreamName", "ShardId", "ErrorCode"].contains(&name.as_str())
+                    && (1..=1024).contains(&v.len()) =>
+            {
+                out.push((name.clone(), v.clone()));
+            }
+            _ => {
+                return Err(Error::invalid_option(
+                    d.field(name),
+                    "must be a string of 1 to 1,024 characters, named with 1 to 255 (not StreamName, ShardId or ErrorCode)",
+                ))
+            }
+        }
+    }
+    if out.len() > MAX_EXTRA_DIMENSIONS {
+        return Err(Error::invalid_option(
+            "metrics.dimensions",
+            "at most 27 dimensions (CloudWatch takes 30 per metric)",
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -815,6 +974,70 @@ mod tests {
             Config::close_timeout(Some(-5.0)).unwrap_err().field(),
             Some("timeoutMs")
         );
+    }
+
+    #[test]
+    fn metrics_off_by_default_and_checked_when_on() {
+        assert_eq!(config("").unwrap().metrics, None);
+        assert_eq!(
+            config(r#""metrics":{"level":"none"}"#).unwrap().metrics,
+            None
+        );
+        let m = config(r#""metrics":{"level":"summary"}"#)
+            .unwrap()
+            .metrics
+            .unwrap();
+        assert_eq!(
+            (m.granularity, m.namespace.as_str(), m.interval_ms),
+            (Granularity::Shard, "KinesisProducerLibrary", 60_000)
+        );
+        assert_eq!(
+            m.endpoint.url(),
+            "https://monitoring.us-east-1.amazonaws.com/"
+        );
+        let m = config(
+            r#""metrics":{"level":"detailed","granularity":"stream","namespace":"Kiosks","intervalMs":5000,"dimensions":{"Fleet":"lobby"},"endpoint":"http://127.0.0.1:5000"}"#,
+        )
+        .unwrap()
+        .metrics
+        .unwrap();
+        assert_eq!(m.level, MetricsLevel::Detailed);
+        assert_eq!(m.dimensions, vec![("Fleet".to_owned(), "lobby".to_owned())]);
+        assert_eq!(m.endpoint.url(), "http://127.0.0.1:5000/");
+        for (bad, field) in [
+            (r#""metrics":true"#, "metrics"),
+            (r#""metrics":{"level":"all"}"#, "metrics.level"),
+            (
+                r#""metrics":{"level":"summary","granularity":"host"}"#,
+                "metrics.granularity",
+            ),
+            (
+                r#""metrics":{"level":"summary","intervalMs":10}"#,
+                "metrics.intervalMs",
+            ),
+            (
+                r#""metrics":{"level":"summary","namespace":""}"#,
+                "metrics.namespace",
+            ),
+            (
+                r#""metrics":{"level":"summary","endpoint":"ftp://x"}"#,
+                "metrics.endpoint",
+            ),
+            (
+                r#""metrics":{"level":"summary","dimensions":{"ShardId":"x"}}"#,
+                "metrics.dimensions.ShardId",
+            ),
+            (
+                r#""metrics":{"level":"summary","dimensions":{"A":1}}"#,
+                "metrics.dimensions.A",
+            ),
+            (
+                r#""metrics":{"level":"summary","intervalMS":1000}"#,
+                "metrics.intervalMS",
+            ),
+        ] {
+            assert_eq!(field_of(bad), field, "{bad}");
+        }
     }
 }
 

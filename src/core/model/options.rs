@@ -91,6 +91,11 @@ impl Options {
         Ok(())
     }
 
+    /// Every member, in the order given.
+    pub fn members(&self) -> &[(String, Value)] {
+        &self.members
+    }
+
     /// Member `name`; the last one when named twice, as `JSON.parse` keeps it.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.members

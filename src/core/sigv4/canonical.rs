@@ -107,7 +107,7 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// Percent-encode every byte but the unreserved ones (and `/` when `keep_slash`).
-fn encode(s: &str, keep_slash: bool, out: &mut String) {
+pub fn encode(s: &str, keep_slash: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {
         if is_unreserved(b) || (keep_slash && b == b'/') {

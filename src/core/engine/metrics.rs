@@ -1,0 +1,367 @@
+//! The producer's CloudWatch metrics for one interval, by the KPL's names, units and dimensions:
+//! a statistic set (sample count, sum, minimum, maximum) per metric and dimension set. The
+//! producer feeds it where records are received, sent, answered and settled; the host takes what
+//! an interval gathered (`take`) and publishes it. Counts only: never a key or a record's bytes.
+
+use std::rc::Rc;
+
+use crate::core::cloudwatch::put_metric_data::StatisticSet;
+use crate::core::engine::events::Outcome;
+use crate::core::engine::packer::Entry;
+use crate::core::engine::queue::Queued;
+use crate::core::model::config::{Granularity, MetricsConfig, MetricsLevel};
+use crate::core::model::error::{ErrorCode, Failure};
+use crate::core::Millis;
+
+/// The KPL's metrics this producer publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metric {
+    UserRecordsReceived,
+    UserRecordsPending,
+    UserRecordsPut,
+    UserRecordsDataPut,
+    KinesisRecordsPut,
+    KinesisRecordsDataPut,
+    ErrorsByCode,
+    AllErrors,
+    RetriesPerRecord,
+    UserRecordExpired,
+    BufferingTime,
+    RequestTime,
+    UserRecordsPerKinesisRecord,
+    KinesisRecordsPerPutRecordsRequest,
+    UserRecordsPerPutRecordsRequest,
+}
+
+impl Metric {
+    /// Name, CloudWatch unit, and whether it is published only at level `detailed`.
+    pub fn describe(self) -> (&'static str, &'static str, bool) {
+        use Metric::*;
+        match self {
+            UserRecordsReceived => ("UserRecordsReceived", "Count", true),
+            UserRecordsPending => ("UserRecordsPending", "Count", true),
+            UserRecordsPut => ("UserRecordsPut", "Count", false),
+            UserRecordsDataPut => ("UserRecordsDataPut", "Bytes", true),
+            KinesisRecordsPut => ("KinesisRecordsPut", "Count", false),
+            KinesisRecordsDataPut => ("KinesisRecordsDataPut", "Bytes", true),
+            ErrorsByCode => ("ErrorsByCode", "Count", false),
+            AllErrors => ("AllErrors", "Count", false),
+            RetriesPerRecord => ("RetriesPerRecord", "Count", true),
+            UserRecordExpired => ("UserRecordExpired", "Count", false),
+            BufferingTime => ("BufferingTime", "Milliseconds", false),
+            RequestTime => ("RequestTime", "Milliseconds", true),
+            UserRecordsPerKinesisRecord => ("UserRecordsPerKinesisRecord", "Count", true),
+            KinesisRecordsPerPutRecordsRequest => {
+                ("KinesisRecordsPerPutRecordsRequest", "Count", true)
+            }
+            UserRecordsPerPutRecordsRequest => ("UserRecordsPerPutRecordsRequest", "Count", true),
+        }
+    }
+}
+
+/// The dimensions a statistic set is published under, besides the configured extra ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub metric: Metric,
+    /// `StreamName` (the stream's name) is a dimension.
+    pub stream: bool,
+    /// `ShardId`, with `StreamName`.
+    pub shard: Option<Rc<str>>,
+    /// `ErrorCode` (`ErrorsByCode` only): the service's code, or the producer's.
+    pub code: Option<Rc<str>>,
+}
+
+/// One interval's statistic sets.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    /// `None`: level `'none'`, nothing is gathered.
+    level: Option<MetricsLevel>,
+    granularity: Option<Granularity>,
+    sets: Vec<(Key, StatisticSet)>,
+}
+
+impl Metrics {
+    pub fn new(config: Option<&MetricsConfig>) -> Self {
+        Self {
+            level: config.map(|c| c.level),
+            granularity: config.map(|c| c.granularity),
+            sets: Vec::new(),
+        }
+    }
+
+    /// Count `value` for `metric`, at every granularity up to the configured one (the shard's
+    /// only where the shard is known).
+    pub fn add(&mut self, metric: Metric, shard: Option<&Rc<str>>, value: u64) {
+        self.add_coded(metric, shard, None, value);
+    }
+
+    /// One record's attempt failed: `ErrorsByCode` under the service's code (the producer's
+    /// where the service gave none: `Network`, `Timeout`, `Expired`), and `AllErrors`.
+    pub fn error(&mut self, failure: &Failure) {
+        if !self.enabled() {
+            return;
+        }
+        let code: Rc<str> = failure
+            .aws_code
+            .as_deref()
+            // An expired record keeps its last attempt's code; it is counted as expired.
+            .filter(|_| failure.code != ErrorCode::Expired)
+            .unwrap_or(failure.code.as_str())
+            .into();
+        self.add_coded(Metric::ErrorsByCode, None, Some(&code), 1);
+        self.add(Metric::AllErrors, None, 1);
+    }
+
+    fn add_coded(
+        &mut self,
+        metric: Metric,
+        shard: Option<&Rc<str>>,
+        code: Option<&Rc<str>>,
+        value: u64,
+    ) {
+        let (Some(level), Some(granularity)) = (self.level, self.granularity) else {
+            return;
+        };
+        if metric.describe().2 && level < MetricsLevel::Detailed {
+            return;
+        }
+        let set = StatisticSet::of(value);
+        let scopes = [(false, None), (true, None), (true, shard)];
+        let depth = match granularity {
+            Granularity::Global => 1,
+            _ if shard.is_none() || granularity == Granularity::Stream => 2,
+            _ => 3,
+        };
+        for (stream, shard) in scopes.into_iter().take(depth) {
+            let key = Key {
+                metric,
+                stream,
+                shard: shard.cloned(),
+                code: code.cloned(),
+            };
+            self.merge(key, &set);
+        }
+    }
+
+    fn merge(&mut self, key: Key, set: &StatisticSet) {
+        match self.sets.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, s)) => s.merge(set),
+            None => self.sets.push((key, *set)),
+        }
+    }
+
+    /// A `PutRecords` request was built from `records`, carried by `entries` when aggregated:
+    /// the records' time in the buffer (first send only) and the request's make-up.
+    pub fn sent(&mut self, records: &[Queued], entries: Option<&[Entry]>, now: Millis) {
+        if !self.enabled() {
+            return;
+        }
+        for q in records.iter().filter(|q| q.attempts == 0) {
+            self.add(
+                Metric::BufferingTime,
+                None,
+                now.saturating_sub(q.accepted_at),
+            );
+        }
+        self.add(
+            Metric::UserRecordsPerPutRecordsRequest,
+            None,
+            records.len() as u64,
+        );
+        let kinesis_records = entries.map_or(records.len(), <[Entry]>::len);
+        self.add(
+            Metric::KinesisRecordsPerPutRecordsRequest,
+            None,
+            kinesis_records as u64,
+        );
+        match entries {
+            Some(entries) => {
+                for e in entries {
+                    self.add(
+                        Metric::UserRecordsPerKinesisRecord,
+                        e.shard.as_ref(),
+                        e.len as u64,
+                    );
+                }
+            }
+            None => {
+                for _ in records {
+                    self.add(Metric::UserRecordsPerKinesisRecord, None, 1);
+                }
+            }
+        }
+    }
+
+    /// A Kinesis record of `size` bytes was stored on `shard`, or (`None`) failed: a failure
+    /// counts 0, so the average is the success rate.
+    pub fn kinesis_record(&mut self, size: usize, shard: Option<&Rc<str>>) {
+        let stored = u64::from(shard.is_some());
+        self.add(Metric::KinesisRecordsPut, shard, stored);
+        self.add(Metric::KinesisRecordsDataPut, shard, stored * size as u64);
+    }
+
+    /// A user record settled: put (1, or 0 when it failed), its bytes, its retries, and why it
+    /// failed.
+    pub fn settled(&mut self, q: &Queued, outcome: &Outcome) {
+        if !self.enabled() {
+            return;
+        }
+        let (shard, failure) = match outcome {
+            Outcome::Acked(ack) => (Some(&ack.shard_id), None),
+            Outcome::Failed(f) => (None, Some(f)),
+        };
+        let stored = u64::from(failure.is_none());
+        self.add(Metric::UserRecordsPut, shard, stored);
+        self.add(
+            Metric::UserRecordsDataPut,
+            shard,
+            stored * q.record.size() as u64,
+        );
+        self.add(Metric::RetriesPerRecord, shard, u64::from(q.attempts));
+        if let Some(f) = failure {
+            if f.code == ErrorCode::Expired {
+                self.add(Metric::UserRecordExpired, None, 1);
+            }
+            self.error(f);
+        }
+    }
+
+    /// Add what another producer gathered (one accumulator per page or isolate).
+    pub fn absorb(&mut self, other: Metrics) {
+        for (key, set) in other.sets {
+            self.merge(key, &set);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// The statistic sets gathered so far; the next interval starts empty.
+    pub fn take(&mut self) -> Vec<(Key, StatisticSet)> {
+        std::mem::take(&mut self.sets)
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.level.is_some()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::core::model::endpoint::Endpoint;
+
+    fn config(level: MetricsLevel, granularity: Granularity) -> MetricsConfig {
+        MetricsConfig {
+            level,
+            granularity,
+            namespace: "N".into(),
+            interval_ms: 60_000,
+            dimensions: Vec::new(),
+            endpoint: Endpoint::for_service("monitoring", "us-east-1"),
+        }
+    }
+
+    pub(crate) fn find(
+        sets: &[(Key, StatisticSet)],
+        m: Metric,
+        stream: bool,
+        shard: Option<&str>,
+    ) -> Option<StatisticSet> {
+        sets.iter()
+            .find(|(k, _)| k.metric == m && k.stream == stream && k.shard.as_deref() == shard)
+            .map(|(_, s)| *s)
+    }
+
+    #[test]
+    fn statistic_sets_at_every_granularity_up_to_the_configured_one() {
+        let mut m = Metrics::new(Some(&config(MetricsLevel::Summary, Granularity::Shard)));
+        let shard: Rc<str> = "shardId-000000000001".into();
+        m.add(Metric::UserRecordsPut, Some(&shard), 1);
+        m.add(Metric::UserRecordsPut, Some(&shard), 0);
+        m.add(Metric::UserRecordsPut, None, 1);
+        m.add(Metric::RequestTime, None, 5); // detailed only
+        let sets = m.take();
+        let global = StatisticSet {
+            count: 3,
+            sum: 2,
+            min: 0,
+            max: 1,
+        };
+        assert_eq!(
+            find(&sets, Metric::UserRecordsPut, false, None),
+            Some(global)
+        );
+        assert_eq!(
+            find(&sets, Metric::UserRecordsPut, true, None),
+            Some(global)
+        );
+        let on_shard = StatisticSet {
+            count: 2,
+            sum: 1,
+            min: 0,
+            max: 1,
+        };
+        assert_eq!(
+            find(
+                &sets,
+                Metric::UserRecordsPut,
+                true,
+                Some("shardId-000000000001")
+            ),
+            Some(on_shard)
+        );
+        assert_eq!(sets.len(), 3, "no RequestTime at summary");
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn stream_granularity_has_no_shard_and_none_gathers_nothing() {
+        let mut m = Metrics::new(Some(&config(MetricsLevel::Detailed, Granularity::Stream)));
+        let failure = Failure {
+            aws_code: Some("InternalFailure".into()),
+            ..Failure::new(
+                ErrorCode::ServiceUnavailable,
+                crate::core::RetryClass::Transient,
+                "x",
+            )
+        };
+        m.error(&failure);
+        let sets = m.take();
+        assert_eq!(
+            sets.len(),
+            4,
+            "ErrorsByCode and AllErrors, global and stream"
+        );
+        assert!(sets.iter().all(|(k, _)| k.shard.is_none()));
+        assert!(sets
+            .iter()
+            .any(|(k, _)| k.code.as_deref() == Some("InternalFailure")));
+
+        let mut none = Metrics::new(None);
+        none.add(Metric::UserRecordsPut, None, 1);
+        none.add(Metric::AllErrors, None, 1);
+        assert!(none.is_empty() && !none.enabled());
+    }
+
+    #[test]
+    fn absorbing_merges_equal_keys() {
+        let c = config(MetricsLevel::Summary, Granularity::Global);
+        let (mut a, mut b) = (Metrics::new(Some(&c)), Metrics::new(Some(&c)));
+        a.add(Metric::BufferingTime, None, 10);
+        b.add(Metric::BufferingTime, None, 30);
+        a.absorb(b);
+        let sets = a.take();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(
+            sets[0].1,
+            StatisticSet {
+                count: 2,
+                sum: 40,
+                min: 10,
+                max: 30
+            }
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! `ProducerCore`'s CloudWatch metrics: the producers of a page or isolate publish through one
+//! publisher per destination (endpoint, namespace, stream, dimensions), shared across the
+//! requests and queue batches of a worker, which makes a producer per request. Data only crosses
+//! between producers: each upload is the I/O of whichever producer's host asked for it.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use super::producer::{millis, ProducerCore};
+use super::text::{join_headers, json_string};
+use crate::core::cloudwatch::put_metric_data;
+use crate::core::engine::metrics_publisher::Publisher;
+use crate::core::Millis;
+
+thread_local! {
+    static PUBLISHERS: RefCell<Vec<(String, Publisher)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl ProducerCore {
+    /// Hand what this producer gathered to its publisher (made on first use), with a sample of
+    /// its pending records when the interval ends now (`poll`: `Some(force)` for a poll), then
+    /// run `f` on both. One body, not one per caller (`dyn`): wasm bytes.
+    fn publish(
+        &mut self,
+        now: Millis,
+        poll: Option<bool>,
+        f: &mut dyn FnMut(&mut Publisher, &mut Self),
+    ) {
+        let c = self.producer.config();
+        let Some(m) = c.metrics.as_ref() else {
+            return;
+        };
+        let stream = match (&c.target.name, &c.target.arn) {
+            (Some(name), _) => name.clone(),
+            (None, Some(arn)) => arn.rsplit('/').next().unwrap_or_default().to_owned(),
+            (None, None) => String::new(),
+        };
+        let mut key = format!("{}|{}|{}|{stream}", m.endpoint.url(), c.region, m.namespace);
+        for (name, value) in &m.dimensions {
+            key.push_str(&format!("|{name}={value}"));
+        }
+        let _ = PUBLISHERS.try_with(|all| {
+            let mut all = all.borrow_mut();
+            if !all.iter().any(|(k, _)| *k == key) {
+                if let Some(m) = &self.producer.config().metrics {
+                    all.push((key.clone(), Publisher::new(m.clone(), stream, now)));
+                }
+            }
+            if let Some((_, publisher)) = all.iter_mut().find(|(k, _)| *k == key) {
+                let closing = poll.is_some_and(|force| publisher.closes(now, force));
+                publisher.absorb(self.producer.take_metrics(closing));
+                f(publisher, self);
+            }
+        });
+    }
+}
+
+impl ProducerCore {
+    fn answer(&mut self, id: f64, result: Result<(), String>, now: f64) {
+        let mut result = Some(result);
+        self.publish(millis(now), None, &mut |p, _| {
+            if let Some(r) = result.take() {
+                p.answered(id as u64, r);
+            }
+        });
+    }
+}
+
+#[wasm_bindgen(js_class = ProducerCore)]
+impl ProducerCore {
+    /// When the metrics are next due (epoch ms), or -1 without metrics.
+    #[wasm_bindgen(js_name = metricsDueAt)]
+    pub fn metrics_due_at(&mut self, now: f64) -> f64 {
+        let mut at = -1.0;
+        self.publish(millis(now), None, &mut |p, _| at = p.due_at() as f64);
+        at
+    }
+
+    /// The next `PutMetricData` call due (`force`: whatever is gathered, at `close()`): its id
+    /// then its headers, `id\nname\nvalue...` (its body from `takeBody`); `undefined`: none, or
+    /// no credentials to sign with yet.
+    #[wasm_bindgen(js_name = metricsPoll)]
+    pub fn metrics_poll(&mut self, now: f64, force: bool) -> Option<String> {
+        let now = millis(now);
+        let mut out = None;
+        self.publish(now, Some(force), &mut |p, core| {
+            let Some((id, body)) = p.poll(now, force) else {
+                return;
+            };
+            match core.producer.sign_metrics(body, now) {
+                Some(headers) => {
+                    core.body = body.to_vec();
+                    out = Some(format!("{id}\n{}", join_headers(&headers)));
+                }
+                None => p.unsent(id),
+            }
+        });
+        out
+    }
+
+    /// CloudWatch's answer to call `id`.
+    #[wasm_bindgen(js_name = metricsAnswered)]
+    pub fn metrics_answered(&mut self, id: f64, status: u16, body: &[u8], now: f64) {
+        self.answer(id, put_metric_data::read_answer(status, body), now);
+    }
+
+    /// Call `id` failed without an answer (no connection, timeout).
+    #[wasm_bindgen(js_name = metricsFailed)]
+    pub fn metrics_failed(&mut self, id: f64, message: &str, now: f64) {
+        self.answer(id, Err(format!("the request failed: {message}")), now);
+    }
+
+    /// What became of the uploads, as the JSON of `stats()`'s `metrics*` fields.
+    #[wasm_bindgen(js_name = metricsStats)]
+    pub fn metrics_stats(&mut self, now: f64) -> String {
+        let mut out = String::from("{}");
+        self.publish(millis(now), None, &mut |p, _| {
+            let s = p.stats();
+            out = format!(
+                r#"{{"metricsUploads":{},"metricsFailedUploads":{},"metricsDropped":{},"metricsError":{}}}"#,
+                s.uploads,
+                s.failed_uploads,
+                s.dropped,
+                s.last_error.as_deref().map_or("null".into(), json_string)
+            );
+        });
+        out
+    }
+}
