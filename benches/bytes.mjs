@@ -51,8 +51,10 @@ export async function pageBytes(contents) {
     let wasm = 0;
     let wasmRaw = 0;
     const fetched = new Set();
+    let source = '';
     for (const [file] of Object.entries(outputs)) {
       const bytes = readFileSync(join(root, file));
+      if (file.endsWith('.js')) source += bytes.toString('utf8');
       if (file.endsWith('.wasm')) {
         wasm += gz(bytes);
         wasmRaw += bytes.length;
@@ -72,7 +74,8 @@ export async function pageBytes(contents) {
       wasmRaw += bytes.length;
     }
     const exportNames = Object.values(outputs).flatMap((o) => (o.entryPoint === 'page.mjs' ? o.exports : []));
-    return { js, lazy, wasm, wasmRaw, total: js + wasm, exportNames };
+    // `fetched`: the .wasm files the page loads; `source`: all its JS, lazy chunks included.
+    return { js, lazy, wasm, wasmRaw, total: js + wasm, exportNames, fetched: [...fetched], source };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -80,9 +83,11 @@ export async function pageBytes(contents) {
 
 export async function bundleBytes() {
   const browserEntry = JSON.stringify(pkgFile('browser.js'));
+  const metricsEntry = JSON.stringify(pkgFile('metrics-browser.js'));
   const pages = {
     'kinesis-edge: KinesisProducer only': `export { KinesisProducer } from ${browserEntry};`,
     'kinesis-edge: every export': `export * from ${browserEntry};`,
+    'kinesis-edge/metrics: KinesisProducer only (CloudWatch metrics)': `export { KinesisProducer } from ${metricsEntry};`,
     '@aws-sdk/client-kinesis: KinesisClient, PutRecordsCommand': `export { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';`,
     'aws4fetch: AwsClient': `export { AwsClient } from 'aws4fetch';`,
   };

@@ -80,6 +80,7 @@ export function printWholeLoop(f) {
   console.log('');
   const what = {
     'kinesis-edge': 'putMany → signed request → canned answer → all settled',
+    'kinesis-edge/metrics, detailed': 'the same, gathering every KPL metric per shard',
     '@aws-sdk/client-kinesis': 'send(PutRecordsCommand) → answer parsed',
     aws4fetch: 'body + sign only (no answer)',
     'hand-written SigV4': 'body + SigV4 with node:crypto only (no answer)',

@@ -24,6 +24,11 @@ export function importKinesisEdge() {
   return process.env.KINESIS_EDGE_PKG ? import(pathToFileURL(pkgFile('node.js')).href) : import('kinesis-edge');
 }
 
+/** The package's `kinesis-edge/metrics` Node entry, likewise. */
+export function importKinesisEdgeMetrics() {
+  return process.env.KINESIS_EDGE_PKG ? import(pathToFileURL(pkgFile('metrics-node.js')).href) : import('kinesis-edge/metrics');
+}
+
 /** The file a condition of the package's exports map points at (e.g. 'workerd'), else `fallback`. */
 export function exportFor(condition, fallback) {
   try {

@@ -7,6 +7,9 @@ export const host = {
   sha256: null,
   /** `(fetchOption) => send`: the transport when the caller gives no `fetch`. */
   transport: null,
+  /** `() => import('./metrics.js')`, set by the `kinesis-edge/metrics` entries only, so that the
+   * default entries' pages do not reach the metrics chunk (nor the glue it uses) at all. */
+  loadMetrics: null,
 };
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

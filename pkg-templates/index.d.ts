@@ -78,7 +78,10 @@ export interface KinesisProducerOptions {
   /** Replaces the transport (the global fetch; node:http(s) in Node), e.g.
    * `(req, init) => env.KINESIS.fetch(req, init)`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  /** CloudWatch metrics with the KPL's names, units and dimensions. Default: none published. */
+  /** CloudWatch metrics with the KPL's names, units and dimensions. Default: none published.
+   * Only producers imported from `kinesis-edge/metrics` publish them (its wasm carries their
+   * code; the default entry's does not): elsewhere a level other than `'none'` throws
+   * `InvalidOption`. */
   metrics?: MetricsOptions;
 }
 
@@ -94,7 +97,7 @@ export interface MetricsOptions {
   /** Default `'KinesisProducerLibrary'`. */
   namespace?: string;
   /** Published at most once per interval, and what is pending at `close()`. Default 60,000,
-   * at least 1,000. */
+   * from 1,000 to 60,000 (the KPL's bounds). */
   intervalMs?: number;
   /** Added to every metric, e.g. `{ Fleet: 'kiosks' }` (at most 27). */
   dimensions?: Record<string, string>;

@@ -4,6 +4,8 @@
 // once at the next interval and counts what it drops; this module only times and sends the
 // calls, apart from the data path (its own requests, never its buffer, backoff or retries).
 
+import { metricsAnswered, metricsDueAt, metricsFailed, metricsPoll, metricsStats } from './kinesis_edge.js';
+
 const describe = (e) => String(e?.message ?? e).slice(0, 300);
 
 /**
@@ -30,8 +32,8 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
       sent = Promise.reject(e);
     }
     return Promise.resolve(sent).then(
-      (answer) => core.metricsAnswered(+id, answer.status, answer.body, Date.now()),
-      (error) => core.metricsFailed(+id, describe(error), Date.now()),
+      (answer) => metricsAnswered(core, +id, answer.status, answer.body, Date.now()),
+      (error) => metricsFailed(core, +id, describe(error), Date.now()),
     );
   };
 
@@ -40,7 +42,7 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
     (uploading ??= (async () => {
       const calls = [];
       // Forced once: the calls after the first are the rest of the same interval.
-      for (let out; (out = core.metricsPoll(Date.now(), force)) !== undefined; force = false) calls.push(call(out));
+      for (let out; (out = metricsPoll(core, Date.now(), force)) !== undefined; force = false) calls.push(call(out));
       await Promise.all(calls);
     })().finally(() => {
       uploading = null;
@@ -50,7 +52,7 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
   function tick() {
     if (closed) return;
     const now = Date.now();
-    const at = core.metricsDueAt(now);
+    const at = metricsDueAt(core, now);
     const ctx = context();
     if (ctx) {
       if (at <= now) ctx.waitUntil(upload(false));
@@ -63,8 +65,11 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
     }
   }
 
+  tick();
   return {
     tick,
+    /** `stats()`'s `metrics*` fields. */
+    stats: () => JSON.parse(metricsStats(core, Date.now())),
     /** The producer has closed: publish what is pending now, except in a Worker, whose isolate
      * keeps gathering for its next requests. */
     async close() {

@@ -122,8 +122,10 @@ export class KinesisProducer {
   #unlisten = [];
   /** `spool: 'indexeddb'`: the link to the spool once its module has loaded. */
   #spool = null;
-  /** `metrics`: the promise of the metrics link; `#context`: the Worker's, from useContext. */
+  /** `metrics`: the promise of the metrics link, and the link once loaded (`null`: it could not
+   * load); `#context`: the Worker's, from useContext. */
   #metrics = null;
+  #metricsLink = null;
   #context = null;
 
   constructor(options) {
@@ -173,9 +175,9 @@ export class KinesisProducer {
     // Loaded only when asked for, as the spool is.
     // A chunk that cannot load (offline, not cached) publishes nothing and never fails close().
     if (settings.metrics) {
-      this.#metrics = import('./metrics.js').then(
-        ({ linkMetrics }) => linkMetrics(core, send, settings.metrics, () => this.#context),
-        () => ({ tick() {}, close() {} }),
+      this.#metrics = host.loadMetrics().then(
+        ({ linkMetrics }) => (this.#metricsLink = linkMetrics(core, send, settings.metrics, () => this.#context)),
+        () => null,
       );
     }
   }
@@ -265,7 +267,7 @@ export class KinesisProducer {
         this.#driver.stop();
         for (const unlisten of this.#unlisten) unlisten();
         this.#spool?.close();
-        return this.#metrics?.then((m) => m.close());
+        return this.#metrics?.then((m) => m?.close());
       });
     }
     await this.#closedAll;
@@ -288,7 +290,7 @@ export class KinesisProducer {
     stats.aggregation = aggregation;
     stats.aggregationNote = note || null;
     stats.streamNote = streamNote || null;
-    if (this.#metrics) Object.assign(stats, JSON.parse(core.metricsStats(Date.now())));
+    if (this.#metricsLink) Object.assign(stats, this.#metricsLink.stats());
     return this.#spool ? Object.assign(stats, this.#spool.stats()) : stats;
   }
 
@@ -349,7 +351,7 @@ export class KinesisProducer {
       if (accepted) this.#spool.accepted(accepted);
     }
     this.#driver.pump();
-    this.#metrics?.then((m) => m.tick());
+    this.#metricsLink?.tick();
   }
 
   #acked(acks, strings, ends) {

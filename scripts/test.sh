@@ -10,15 +10,19 @@ bash scripts/setup.sh --tests
 
 echo "== format and lints"
 cargo fmt --check
-cargo clippy --quiet --all-targets -- -D warnings
-cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warnings
+# Both builds: the default entries' and the metrics entries' (`--features metrics`).
+for features in "" "--features=metrics"; do
+  cargo clippy --quiet --all-targets $features -- -D warnings
+  cargo clippy --quiet --target wasm32-unknown-unknown --all-targets $features -- -D warnings
+done
 
-echo "== native tests (core)"
+echo "== native tests (core), without and with the metrics feature"
 cargo test
+cargo test --features metrics
 
-echo "== wasm-bindgen tests (boundary), in Node and in headless Chromium"
+echo "== wasm-bindgen tests (boundary): the metrics build in Node, the default one in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --target wasm32-unknown-unknown --lib
+  cargo test --target wasm32-unknown-unknown --lib --features metrics
 # Chromium's options (Debian's binary, headless, no background networking) are in webdriver.json.
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -15,7 +15,7 @@ const FIRST_POLL_MS = 250;
 const POLL_MS = 2000;
 
 /** The code to paste: a producer writing with the role's credentials. */
-function snippet({ region, endpoint }, streamArn, roleArn, identityPoolId, account) {
+function snippet({ region, endpoint, metricsNamespace }, streamArn, roleArn, identityPoolId, account) {
   const q = JSON.stringify;
   const credentials = identityPoolId
     ? [`  credentials: fromCognitoIdentityPool({ identityPoolId: ${q(identityPoolId)}${endpoint === undefined ? '' : `, endpoint: ${q(endpoint)}`} }),`]
@@ -24,14 +24,22 @@ function snippet({ region, endpoint }, streamArn, roleArn, identityPoolId, accou
         `  // ({ accessKeyId, secretAccessKey, sessionToken, expiration }); the role trusts account ${account}.`,
         '  credentials: getRoleCredentials,',
       ];
+  // With --metrics the role may publish them, in the one namespace it allows.
+  const metrics =
+    metricsNamespace === undefined
+      ? []
+      : [
+          `  metrics: { level: 'summary'${metricsNamespace === 'KinesisProducerLibrary' ? '' : `, namespace: ${q(metricsNamespace)}`}${endpoint === undefined ? '' : `, endpoint: ${q(endpoint)}`} },`,
+        ];
   return [
-    `import { KinesisProducer${identityPoolId ? ', fromCognitoIdentityPool' : ''} } from 'kinesis-edge';`,
+    `import { KinesisProducer${identityPoolId ? ', fromCognitoIdentityPool' : ''} } from 'kinesis-edge${metrics.length ? '/metrics' : ''}';`,
     '',
     'const producer = new KinesisProducer({',
     `  region: ${q(region)},`,
     `  streamArn: ${q(streamArn)},`,
     ...(endpoint === undefined ? [] : [`  endpoint: ${q(endpoint)},`]),
     ...credentials,
+    ...metrics,
     '});',
   ].join('\n');
 }

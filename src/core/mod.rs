@@ -5,6 +5,7 @@
 //! (`sigv4`, `kinesis`, `kpl`, `cloudwatch`) → `engine` (batcher, packer, retry, shard map, producer).
 
 pub mod calendar;
+#[cfg(feature = "metrics")]
 pub mod cloudwatch;
 pub mod engine;
 pub mod fnv;

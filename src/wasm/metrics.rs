@@ -67,64 +67,65 @@ impl ProducerCore {
     }
 }
 
-#[wasm_bindgen(js_class = ProducerCore)]
-impl ProducerCore {
-    /// When the metrics are next due (epoch ms), or -1 without metrics.
-    #[wasm_bindgen(js_name = metricsDueAt)]
-    pub fn metrics_due_at(&mut self, now: f64) -> f64 {
-        let mut at = -1.0;
-        self.publish(millis(now), None, &mut |p, _| at = p.due_at() as f64);
-        at
-    }
+// Free functions rather than `ProducerCore` methods: the JS glue is shared by both builds (see
+// scripts/build.sh), and a bundler drops free functions that only the metrics chunk imports,
+// whereas methods would ride in every page's copy of the class.
 
-    /// The next `PutMetricData` call due (`force`: whatever is gathered, at `close()`): its id
-    /// then its headers, `id\nname\nvalue...` (its body from `takeBody`); `undefined`: none, or
-    /// no credentials to sign with yet.
-    #[wasm_bindgen(js_name = metricsPoll)]
-    pub fn metrics_poll(&mut self, now: f64, force: bool) -> Option<String> {
-        let now = millis(now);
-        let mut out = None;
-        self.publish(now, Some(force), &mut |p, core| {
-            let Some((id, body)) = p.poll(now, force) else {
-                return;
-            };
-            match core.producer.sign_metrics(body, now) {
-                Some(headers) => {
-                    core.body = body.to_vec();
-                    out = Some(format!("{id}\n{}", join_headers(&headers)));
-                }
-                None => p.unsent(id),
+/// When the metrics are next due (epoch ms), or -1 without metrics.
+#[wasm_bindgen(js_name = metricsDueAt)]
+pub fn metrics_due_at(core: &mut ProducerCore, now: f64) -> f64 {
+    let mut at = -1.0;
+    core.publish(millis(now), None, &mut |p, _| at = p.due_at() as f64);
+    at
+}
+
+/// The next `PutMetricData` call due (`force`: whatever is gathered, at `close()`): its id
+/// then its headers, `id\nname\nvalue...` (its body from `takeBody`); `undefined`: none, or
+/// no credentials to sign with yet.
+#[wasm_bindgen(js_name = metricsPoll)]
+pub fn metrics_poll(core: &mut ProducerCore, now: f64, force: bool) -> Option<String> {
+    let now = millis(now);
+    let mut out = None;
+    core.publish(now, Some(force), &mut |p, core| {
+        let Some((id, body)) = p.poll(now, force) else {
+            return;
+        };
+        match core.producer.sign_metrics(body, now) {
+            Some(headers) => {
+                core.body = body.to_vec();
+                out = Some(format!("{id}\n{}", join_headers(&headers)));
             }
-        });
-        out
-    }
+            None => p.unsent(id),
+        }
+    });
+    out
+}
 
-    /// CloudWatch's answer to call `id`.
-    #[wasm_bindgen(js_name = metricsAnswered)]
-    pub fn metrics_answered(&mut self, id: f64, status: u16, body: &[u8], now: f64) {
-        self.answer(id, put_metric_data::read_answer(status, body), now);
-    }
+/// CloudWatch's answer to call `id`.
+#[wasm_bindgen(js_name = metricsAnswered)]
+pub fn metrics_answered(core: &mut ProducerCore, id: f64, status: u16, body: &[u8], now: f64) {
+    core.answer(id, put_metric_data::read_answer(status, body), now);
+}
 
-    /// Call `id` failed without an answer (no connection, timeout).
-    #[wasm_bindgen(js_name = metricsFailed)]
-    pub fn metrics_failed(&mut self, id: f64, message: &str, now: f64) {
-        self.answer(id, Err(format!("the request failed: {message}")), now);
-    }
+/// Call `id` failed without an answer (no connection, timeout).
+#[wasm_bindgen(js_name = metricsFailed)]
+pub fn metrics_failed(core: &mut ProducerCore, id: f64, message: &str, now: f64) {
+    core.answer(id, Err(format!("the request failed: {message}")), now);
+}
 
-    /// What became of the uploads, as the JSON of `stats()`'s `metrics*` fields.
-    #[wasm_bindgen(js_name = metricsStats)]
-    pub fn metrics_stats(&mut self, now: f64) -> String {
-        let mut out = String::from("{}");
-        self.publish(millis(now), None, &mut |p, _| {
-            let s = p.stats();
-            out = format!(
-                r#"{{"metricsUploads":{},"metricsFailedUploads":{},"metricsDropped":{},"metricsError":{}}}"#,
-                s.uploads,
-                s.failed_uploads,
-                s.dropped,
-                s.last_error.as_deref().map_or("null".into(), json_string)
-            );
-        });
-        out
-    }
+/// What became of the uploads, as the JSON of `stats()`'s `metrics*` fields.
+#[wasm_bindgen(js_name = metricsStats)]
+pub fn metrics_stats(core: &mut ProducerCore, now: f64) -> String {
+    let mut out = String::from("{}");
+    core.publish(millis(now), None, &mut |p, _| {
+        let s = p.stats();
+        out = format!(
+            r#"{{"metricsUploads":{},"metricsFailedUploads":{},"metricsDropped":{},"metricsError":{}}}"#,
+            s.uploads,
+            s.failed_uploads,
+            s.dropped,
+            s.last_error.as_deref().map_or("null".into(), json_string)
+        );
+    });
+    out
 }

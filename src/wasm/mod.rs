@@ -7,6 +7,7 @@
 
 mod errors;
 mod exports;
+#[cfg(feature = "metrics")]
 mod metrics;
 mod outbox;
 mod producer;

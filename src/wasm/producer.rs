@@ -117,6 +117,9 @@ impl ProducerCore {
             }
             None => "null".into(),
         };
+        #[cfg(not(feature = "metrics"))]
+        let metrics = "null";
+        #[cfg(feature = "metrics")]
         let metrics = match &c.metrics {
             Some(m) => format!(
                 r#"{{"url":{},"timeoutMs":{}}}"#,

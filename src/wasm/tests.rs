@@ -279,8 +279,10 @@ fn the_rules_the_reader_and_cognito_ask_for() {
     assert_eq!(text(&refused, "field").as_deref(), Some("region"));
 }
 
+#[cfg(feature = "metrics")]
 #[wasm_bindgen_test]
 fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
+    use super::metrics::{metrics_answered, metrics_due_at, metrics_poll, metrics_stats};
     let options = r#"{"region":"us-east-1","streamName":"readings","lingerMs":0,
         "credentials":{"accessKeyId":"AKID","secretAccessKey":"SECRET"},"streamSettings":{},
         "metrics":{"level":"summary","namespace":"BoundaryTest","endpoint":"http://127.0.0.1:1"}}"#;
@@ -289,7 +291,7 @@ fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
     assert!(first
         .host()
         .contains(r#""metrics":{"url":"http://127.0.0.1:1/","timeoutMs":10000}"#));
-    assert_eq!(first.metrics_due_at(NOW), NOW + 60_000.0);
+    assert_eq!(metrics_due_at(&mut first, NOW), NOW + 60_000.0);
     let (bytes, lengths) = chunk(&[("a", "k", None)]);
     first.put(bytes.clone(), &lengths, NOW);
     second.put(bytes, &lengths, NOW);
@@ -303,11 +305,11 @@ fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
         core.drain();
     }
     assert!(
-        first.metrics_poll(NOW + 1_000.0, false).is_none(),
+        metrics_poll(&mut first, NOW + 1_000.0, false).is_none(),
         "not before the interval ends"
     );
-    second.metrics_due_at(NOW + 1_000.0);
-    let out = first.metrics_poll(NOW + 60_000.0, false).unwrap();
+    metrics_due_at(&mut second, NOW + 1_000.0);
+    let out = metrics_poll(&mut first, NOW + 60_000.0, false).unwrap();
     let (id, headers) = out.split_once('\n').unwrap();
     assert!(headers.contains("/us-east-1/monitoring/aws4_request"));
     assert!(headers.contains("content-type\napplication/x-www-form-urlencoded; charset=utf-8"));
@@ -318,9 +320,9 @@ fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
         "both producers' records: {body}"
     );
     assert!(
-        second.metrics_poll(NOW + 60_000.0, false).is_none(),
+        metrics_poll(&mut second, NOW + 60_000.0, false).is_none(),
         "one call for the interval"
     );
-    first.metrics_answered(id.parse().unwrap(), 200, b"", NOW + 60_010.0);
-    assert!(second.metrics_stats(NOW).contains(r#""metricsUploads":1,"#));
+    metrics_answered(&mut first, id.parse().unwrap(), 200, b"", NOW + 60_010.0);
+    assert!(metrics_stats(&mut second, NOW).contains(r#""metricsUploads":1,"#));
 }

@@ -3,10 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { KinesisProducer, signRequest } from 'kinesis-edge';
+import { KinesisProducer, signRequest } from 'kinesis-edge/metrics';
+import { KinesisProducer as DefaultEntryProducer } from 'kinesis-edge';
 import { createStream, readStream, motoForTests, kinesaliteForTests, TEST_CREDENTIALS } from './support.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
-import { bundleWorker, startWorkerd } from './workerd.mjs';
+import { Miniflare, Log, LogLevel } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { bundle } from '../../examples/ingest-worker/dev.mjs';
+import { launchChromium } from './chromium.mjs';
+import { serveProject } from './static-server.mjs';
 
 const moto = motoForTests();
 const k = kinesaliteForTests();
@@ -166,13 +171,42 @@ test('a failing metrics endpoint: retried once at the next interval, then droppe
   }
 });
 
+/** tests/js/workers/metrics-worker bundled as `wrangler deploy` would upload it (so through the
+ * package's `workerd` condition of `kinesis-edge/metrics`), served by Miniflare's workerd. */
+async function startMetricsWorker(vars) {
+  const config = new URL('./workers/metrics-worker/wrangler.toml', import.meta.url).pathname;
+  const built = await bundle(config);
+  let log = '';
+  let mf;
+  try {
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+    mf = new Miniflare({
+      host: '127.0.0.1',
+      port: 0,
+      cf: false,
+      log: new Log(LogLevel.WARN),
+      handleRuntimeStdio: (stdout, stderr) => [stdout, stderr].forEach((s) => s.on('data', (d) => (log += d))),
+      ...workerOptions,
+      scriptPath: built.script,
+      modules: true,
+      modulesRoot: built.dir,
+      bindings: vars,
+    });
+    const url = (await mf.ready).href.replace(/\/$/, '');
+    return { url, log: () => log, stop: async () => (await mf.dispose(), built.remove()) };
+  } catch (e) {
+    await mf?.dispose().catch(() => {});
+    built.remove();
+    throw e;
+  }
+}
+
 test('in workerd, the isolate gathers across requests and uploads under the waitUntil of the request that finds the interval over', async () => {
   const streamName = await stream(1);
   const namespace = 'KinesisEdgeTest5';
-  const bundle = await bundleWorker(new URL('./workers/metrics-worker/wrangler.toml', import.meta.url).pathname);
   let worker;
   try {
-    worker = await startWorkerd(bundle, { STREAM_NAME: streamName, KINESIS_ENDPOINT: k.endpoint, METRICS_ENDPOINT: moto.url, NAMESPACE: namespace, INTERVAL_MS: '1500' });
+    worker = await startMetricsWorker({ STREAM_NAME: streamName, KINESIS_ENDPOINT: k.endpoint, METRICS_ENDPOINT: moto.url, NAMESPACE: namespace, INTERVAL_MS: '1500' });
     const put = async (n) => {
       const res = await fetch(`${worker.url}/put?n=${n}`);
       assert.equal(res.status, 200, worker.log());
@@ -202,6 +236,79 @@ test('in workerd, the isolate gathers across requests and uploads under the wait
     assert.equal(published, 15);
   } finally {
     await worker?.stop();
-    bundle.remove();
+  }
+});
+
+test('the default entry, which carries no metrics code, refuses metrics and points at kinesis-edge/metrics; off passes', () => {
+  const options = { region: 'us-east-1', streamName: 's', endpoint: k.endpoint, credentials: TEST_CREDENTIALS, streamSettings: {} };
+  for (const metrics of [{ level: 'summary' }, { level: 'detailed', endpoint: moto.url }, true]) {
+    assert.throws(
+      () => new DefaultEntryProducer({ ...options, metrics }),
+      (e) => e.code === 'InvalidOption' && e.field === 'metrics' && e.message.includes('kinesis-edge/metrics'),
+    );
+  }
+  for (const metrics of [undefined, {}, { level: 'none', namespace: 'X' }]) new DefaultEntryProducer({ ...options, metrics }).close();
+});
+
+/** A loopback CORS proxy to moto, for pages (moto's server answers no preflight). */
+async function corsProxyTo(target) {
+  const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-allow-methods': 'POST' };
+  const server = createServer(async (req, res) => {
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const answer = await fetch(target, { method: 'POST', headers: { 'content-type': req.headers['content-type'], authorization: req.headers.authorization, 'x-amz-date': req.headers['x-amz-date'] }, body: Buffer.concat(chunks) });
+    res.writeHead(answer.status, { ...cors, 'content-type': answer.headers.get('content-type') ?? 'text/xml' }).end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('in Chromium: a page importing both entries loads the wasm once, and its producers publish metrics; a page of the default entry alone refuses them', async () => {
+  const streamName = await stream(1);
+  const namespace = 'KinesisEdgeBrowser';
+  const server = await serveProject();
+  const proxy = await corsProxyTo(moto.url);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/tests/js/pages/metrics.html?entries=metrics-browser,browser`);
+    await page.waitForFunction(() => window.__ready);
+    const result = await page.evaluate(
+      async ({ endpoint, streamName, namespace, metricsUrl }) => {
+        const [withMetrics, plain] = window.__entries;
+        const options = { region: 'us-east-1', streamName, endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }, streamSettings: {} };
+        // The producer from the default entry's module: one instance, the metrics build's.
+        const producer = new plain.KinesisProducer({ ...options, metrics: { level: 'summary', granularity: 'stream', namespace, endpoint: metricsUrl } });
+        await producer.putMany(Array.from({ length: 25 }, (_, i) => ({ data: `r${i}`, partitionKey: `k${i % 3}` })));
+        await producer.close();
+        return { sameClass: withMetrics.KinesisProducer === plain.KinesisProducer, stats: producer.stats() };
+      },
+      { endpoint: k.endpoint, streamName, namespace, metricsUrl: proxy.url },
+    );
+    assert.deepEqual(errors, []);
+    assert.ok(result.sameClass, 'both entries export the same classes');
+    assert.equal(result.stats.recordsAcknowledged, 25);
+    assert.equal(result.stats.metricsUploads, 1, JSON.stringify(result.stats));
+    assert.equal((await statistics(namespace, 'UserRecordsPut', { StreamName: streamName })).sum, 25);
+
+    const plainPage = await browser.newPage();
+    await plainPage.goto(`${server.url}/tests/js/pages/metrics.html?entries=browser`);
+    await plainPage.waitForFunction(() => window.__ready);
+    const refused = await plainPage.evaluate(({ endpoint }) => {
+      try {
+        new window.__entries[0].KinesisProducer({ region: 'us-east-1', streamName: 's', endpoint, credentials: { accessKeyId: 'A', secretAccessKey: 'S' }, metrics: { level: 'summary' } });
+        return null;
+      } catch (e) {
+        return { code: e.code, field: e.field };
+      }
+    }, { endpoint: k.endpoint });
+    assert.deepEqual(refused, { code: 'InvalidOption', field: 'metrics' });
+  } finally {
+    await browser.close();
+    await proxy.close();
+    await server.close();
   }
 });

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, rmSync, mkdirSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname, extname } from 'node:path';
@@ -134,11 +134,11 @@ test('publint and arethetypeswrong accept the package', async () => {
   const lint = await run(bin('publint'), ['run', join(root, 'pkg'), '--strict'], { cwd: root });
   assert.doesNotMatch(lint.stdout, /error|warning/i, lint.stdout);
   // Findings kept, on purpose: the package is ESM only (profile esm-only: a CommonJS `require`
-  // is not offered), and `./kinesis_edge_bg.wasm` is an asset for bundlers and Wrangler, not a
+  // is not offered), and `./kinesis_edge_bg.wasm` (and its metrics build) is an asset for bundlers and Wrangler, not a
   // module with types.
   const attw = await run(
     bin('attw'),
-    ['--pack', join(root, 'pkg'), '--profile', 'esm-only', '--exclude-entrypoints', './kinesis_edge_bg.wasm', '--format', 'ascii'],
+    ['--pack', join(root, 'pkg'), '--profile', 'esm-only', '--exclude-entrypoints', './kinesis_edge_bg.wasm', './kinesis_edge_metrics_bg.wasm', '--format', 'ascii'],
     { cwd: root },
   ).catch((e) => e);
   assert.equal(attw.code ?? 0, 0, attw.stdout);
@@ -150,4 +150,26 @@ test('the packed package installs the `kinesis-edge` command (npx kinesis-edge s
   assert.match(stdout, /^Usage: kinesis-edge setup --region R --stream NAME/);
   // The command is one bundled file: nothing of it is left for a page to import.
   assert.ok(!existsSync(join(dir, 'node_modules/kinesis-edge/setup')));
+});
+
+/** `program(runtime)` through `kinesis-edge/metrics`, with metrics on (a default entry would
+ * refuse them). Their calls go to kinesalite, which refuses them: counted, the data unaffected. */
+const meteredProgram = (runtime) =>
+  program(runtime)
+    .replace("from 'kinesis-edge'", "from 'kinesis-edge/metrics'")
+    .replace('  credentials:', `  metrics: { level: 'summary', endpoint: ${JSON.stringify(k.endpoint)} },\n  credentials:`);
+
+test('the packed metrics entry works in node', async () => {
+  const dir = await project('metrics-node', { 'main.mjs': `import result from './put.mjs';\nconsole.log(JSON.stringify(result));\n`, 'put.mjs': meteredProgram('metrics-node') });
+  const { stdout } = await run(process.execPath, ['main.mjs'], { cwd: dir, timeout: 60_000 });
+  await assertStored(JSON.parse(stdout.trim().split('\n').at(-1)), 'metrics-node');
+});
+
+test('a Vite build of the packed metrics entry works in Chromium and emits only the metrics build of the wasm', async () => {
+  const dir = await project('vite-metrics', { 'index.html': page('/main.mjs'), 'main.mjs': browserMain, 'put.mjs': meteredProgram('vite-metrics') });
+  await run(bin('vite'), ['build', '--logLevel', 'error'], { cwd: dir, timeout: 120_000 });
+  const assets = readdirSync(join(dir, 'dist/assets')).filter((f) => f.endsWith('.wasm'));
+  assert.equal(assets.length, 1, assets.join(', '));
+  assert.match(assets[0], /^kinesis_edge_metrics_bg/);
+  await assertStored(await inChromium(join(dir, 'dist'), '/index.html'), 'vite-metrics');
 });

@@ -217,11 +217,15 @@ test('with --identity-pool: stream, role and pool in place; a second run changes
   assert.match(second.stderr, /left as it is/);
 
   // The printed snippet, as a user pastes it, then two puts.
-  const program = `${out.snippet}\nconst results = await producer.putMany([{ data: 'reading 1', partitionKey: 'd1' }, { data: 'reading 2', partitionKey: 'd2' }]);\nawait producer.close();\nconsole.log(JSON.stringify(results));\n`;
+  const program = `${out.snippet}\nconst results = await producer.putMany([{ data: 'reading 1', partitionKey: 'd1' }, { data: 'reading 2', partitionKey: 'd2' }]);\nawait producer.close();\nconsole.log(JSON.stringify({ results, uploads: producer.stats().metricsUploads }));\n`;
   assert.match(out.snippet, /fromCognitoIdentityPool\(\{ identityPoolId: "us-east-1:[0-9a-f-]+", endpoint: /);
+  // --metrics: the metrics entry, publishing where the role may (the local endpoint here).
+  assert.match(out.snippet, /from 'kinesis-edge\/metrics';/);
+  assert.match(out.snippet, /metrics: \{ level: 'summary', endpoint: "http:\/\/127\.0\.0\.1:\d+\/?" \},/);
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', program], { cwd: root, env: { PATH: process.env.PATH, HOME: home } });
-  const results = JSON.parse(stdout);
+  const { results, uploads } = JSON.parse(stdout);
   assert.equal(results.length, 2);
+  assert.equal(uploads, 1, 'close() published the metrics');
   const stored = await readStream(kinesis, 'pages');
   const bySequence = new Map(stored.map((r) => [r.SequenceNumber, Buffer.from(r.Data).toString()]));
   assert.deepEqual(results.map((r) => bySequence.get(r.sequenceNumber)), ['reading 1', 'reading 2']);

@@ -11,6 +11,8 @@ import {
   type ProducerStats,
   type SignedHeaders,
 } from 'kinesis-edge';
+// The metrics entry has the same API (and types).
+import { KinesisProducer as MeteredProducer } from 'kinesis-edge/metrics';
 
 const producer = new KinesisProducer({
   region: 'us-east-1',
@@ -55,7 +57,7 @@ async function use(): Promise<void> {
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, aggregation: 'on' });
   // @ts-expect-error lingerMs is a number
   new KinesisProducer({ region: 'r', streamName: 's', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, lingerMs: '5' });
-  const metered = new KinesisProducer({
+  const metered = new MeteredProducer({
     region: 'r',
     streamName: 's',
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },

@@ -9,8 +9,9 @@ use crate::core::cloudwatch::put_metric_data::StatisticSet;
 use crate::core::engine::events::Outcome;
 use crate::core::engine::packer::Entry;
 use crate::core::engine::queue::Queued;
-use crate::core::model::config::{Granularity, MetricsConfig, MetricsLevel};
+use crate::core::model::config::Config;
 use crate::core::model::error::{ErrorCode, Failure};
+use crate::core::model::metrics_options::{Granularity, MetricsConfig, MetricsLevel};
 use crate::core::Millis;
 
 /// The KPL's metrics this producer publishes.
@@ -33,7 +34,32 @@ pub enum Metric {
     UserRecordsPerPutRecordsRequest,
 }
 
+/// How many metrics there are (`Metric as usize` indexes them).
+const METRICS: usize = 15;
+
 impl Metric {
+    /// Every metric, in declaration order (`ALL[m as usize] == m`).
+    const ALL: [Metric; METRICS] = {
+        use Metric::*;
+        [
+            UserRecordsReceived,
+            UserRecordsPending,
+            UserRecordsPut,
+            UserRecordsDataPut,
+            KinesisRecordsPut,
+            KinesisRecordsDataPut,
+            ErrorsByCode,
+            AllErrors,
+            RetriesPerRecord,
+            UserRecordExpired,
+            BufferingTime,
+            RequestTime,
+            UserRecordsPerKinesisRecord,
+            KinesisRecordsPerPutRecordsRequest,
+            UserRecordsPerPutRecordsRequest,
+        ]
+    };
+
     /// Name, CloudWatch unit, and whether it is published only at level `detailed`.
     pub fn describe(self) -> (&'static str, &'static str, bool) {
         use Metric::*;
@@ -71,13 +97,21 @@ pub struct Key {
     pub code: Option<Rc<str>>,
 }
 
+/// A statistic set per metric (`Metric as usize`), where one was gathered.
+type Places = [Option<StatisticSet>; METRICS];
+
 /// One interval's statistic sets.
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     /// `None`: level `'none'`, nothing is gathered.
     level: Option<MetricsLevel>,
     granularity: Option<Granularity>,
-    sets: Vec<(Key, StatisticSet)>,
+    /// Sets without a code, by scope (global, stream, then each shard seen: its `ShardId`),
+    /// each holding a place per metric. Fixed places, since a record touches about twenty sets
+    /// on its way; searching a list for each cost the loop more than the rest of its path.
+    scopes: Vec<(Option<Rc<str>>, Places)>,
+    /// `ErrorsByCode`'s sets, one per code and scope: failures only, searched.
+    coded: Vec<(Key, StatisticSet)>,
 }
 
 impl Metrics {
@@ -85,14 +119,29 @@ impl Metrics {
         Self {
             level: config.map(|c| c.level),
             granularity: config.map(|c| c.granularity),
-            sets: Vec::new(),
+            ..Self::default()
         }
+    }
+
+    /// What a producer with this configuration gathers.
+    pub fn of(config: &Config) -> Self {
+        Self::new(config.metrics.as_ref())
+    }
+
+    /// A record was accepted by `put`.
+    pub fn received(&mut self) {
+        self.add(Metric::UserRecordsReceived, None, 1);
+    }
+
+    /// A `PutRecords` call was answered after `elapsed` ms.
+    pub fn request_time(&mut self, elapsed: Millis) {
+        self.add(Metric::RequestTime, None, elapsed);
     }
 
     /// Count `value` for `metric`, at every granularity up to the configured one (the shard's
     /// only where the shard is known).
     pub fn add(&mut self, metric: Metric, shard: Option<&Rc<str>>, value: u64) {
-        self.add_coded(metric, shard, None, value);
+        self.add_set(metric, shard, None, &StatisticSet::of(value));
     }
 
     /// One record's attempt failed: `ErrorsByCode` under the service's code (the producer's
@@ -108,16 +157,23 @@ impl Metrics {
             .filter(|_| failure.code != ErrorCode::Expired)
             .unwrap_or(failure.code.as_str())
             .into();
-        self.add_coded(Metric::ErrorsByCode, None, Some(&code), 1);
+        self.add_set(
+            Metric::ErrorsByCode,
+            None,
+            Some(&code),
+            &StatisticSet::of(1),
+        );
         self.add(Metric::AllErrors, None, 1);
     }
 
-    fn add_coded(
+    /// Merge `set` into `metric`'s sets (under `code`, for `ErrorsByCode`) at every
+    /// granularity up to the configured one.
+    fn add_set(
         &mut self,
         metric: Metric,
         shard: Option<&Rc<str>>,
         code: Option<&Rc<str>>,
-        value: u64,
+        set: &StatisticSet,
     ) {
         let (Some(level), Some(granularity)) = (self.level, self.granularity) else {
             return;
@@ -125,7 +181,6 @@ impl Metrics {
         if metric.describe().2 && level < MetricsLevel::Detailed {
             return;
         }
-        let set = StatisticSet::of(value);
         let scopes = [(false, None), (true, None), (true, shard)];
         let depth = match granularity {
             Granularity::Global => 1,
@@ -139,14 +194,37 @@ impl Metrics {
                 shard: shard.cloned(),
                 code: code.cloned(),
             };
-            self.merge(key, &set);
+            self.merge(key, set);
         }
     }
 
     fn merge(&mut self, key: Key, set: &StatisticSet) {
-        match self.sets.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, s)) => s.merge(set),
-            None => self.sets.push((key, *set)),
+        if key.code.is_some() {
+            match self.coded.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, s)) => s.merge(set),
+                None => self.coded.push((key, *set)),
+            }
+            return;
+        }
+        while self.scopes.len() < 2 {
+            self.scopes.push((None, [None; METRICS]));
+        }
+        let at = match &key.shard {
+            None => usize::from(key.stream),
+            Some(shard) => match self.scopes[2..].iter().position(|(s, _)| {
+                s.as_ref()
+                    .is_some_and(|s| Rc::ptr_eq(s, shard) || s == shard)
+            }) {
+                Some(i) => i + 2,
+                None => {
+                    self.scopes.push((key.shard, [None; METRICS]));
+                    self.scopes.len() - 1
+                }
+            },
+        };
+        match &mut self.scopes[at].1[key.metric as usize] {
+            Some(s) => s.merge(set),
+            slot => *slot = Some(*set),
         }
     }
 
@@ -156,12 +234,17 @@ impl Metrics {
         if !self.enabled() {
             return;
         }
+        // Each record's sample, merged here first: one merge per request, not per record.
+        let mut buffering: Option<StatisticSet> = None;
         for q in records.iter().filter(|q| q.attempts == 0) {
-            self.add(
-                Metric::BufferingTime,
-                None,
-                now.saturating_sub(q.accepted_at),
-            );
+            let sample = StatisticSet::of(now.saturating_sub(q.accepted_at));
+            match &mut buffering {
+                Some(b) => b.merge(&sample),
+                None => buffering = Some(sample),
+            }
+        }
+        if let Some(b) = buffering {
+            self.add_set(Metric::BufferingTime, None, None, &b);
         }
         self.add(
             Metric::UserRecordsPerPutRecordsRequest,
@@ -184,11 +267,18 @@ impl Metrics {
                     );
                 }
             }
-            None => {
-                for _ in records {
-                    self.add(Metric::UserRecordsPerKinesisRecord, None, 1);
-                }
+            // One user record in each Kinesis record: as many samples of 1.
+            None if !records.is_empty() => {
+                let n = records.len() as u64;
+                let ones = StatisticSet {
+                    count: n,
+                    sum: n,
+                    min: 1,
+                    max: 1,
+                };
+                self.add_set(Metric::UserRecordsPerKinesisRecord, None, None, &ones);
             }
+            None => {}
         }
     }
 
@@ -227,19 +317,36 @@ impl Metrics {
     }
 
     /// Add what another producer gathered (one accumulator per page or isolate).
-    pub fn absorb(&mut self, other: Metrics) {
-        for (key, set) in other.sets {
+    pub fn absorb(&mut self, mut other: Metrics) {
+        for (key, set) in other.take() {
             self.merge(key, &set);
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sets.is_empty()
+        self.scopes
+            .iter()
+            .all(|(_, sets)| sets.iter().all(Option::is_none))
+            && self.coded.is_empty()
     }
 
-    /// The statistic sets gathered so far; the next interval starts empty.
+    /// The statistic sets gathered so far, by scope (global, stream, then each shard's) and
+    /// metric, then the coded ones; the next interval starts empty.
     pub fn take(&mut self) -> Vec<(Key, StatisticSet)> {
-        std::mem::take(&mut self.sets)
+        let mut out = Vec::new();
+        for (i, (shard, sets)) in std::mem::take(&mut self.scopes).into_iter().enumerate() {
+            for (metric, set) in Metric::ALL.into_iter().zip(sets) {
+                let key = Key {
+                    metric,
+                    stream: i > 0,
+                    shard: shard.clone(),
+                    code: None,
+                };
+                out.extend(set.map(|set| (key, set)));
+            }
+        }
+        out.append(&mut self.coded);
+        out
     }
 
     pub fn enabled(&self) -> bool {
@@ -343,6 +450,13 @@ pub(crate) mod tests {
         none.add(Metric::UserRecordsPut, None, 1);
         none.add(Metric::AllErrors, None, 1);
         assert!(none.is_empty() && !none.enabled());
+    }
+
+    #[test]
+    fn every_metric_has_its_place() {
+        for (i, m) in Metric::ALL.into_iter().enumerate() {
+            assert_eq!(m as usize, i, "{m:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::core::cloudwatch::put_metric_data::{self, Datum};
 use crate::core::engine::metrics::{Key, Metrics};
-use crate::core::model::config::MetricsConfig;
+use crate::core::model::metrics_options::MetricsConfig;
 use crate::core::Millis;
 
 /// A `PutMetricData` body and how often it was sent.
@@ -201,8 +201,8 @@ fn count(haystack: &[u8], needle: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use crate::core::engine::metrics::Metric;
-    use crate::core::model::config::{Granularity, MetricsLevel};
     use crate::core::model::endpoint::Endpoint;
+    use crate::core::model::metrics_options::{Granularity, MetricsLevel};
 
     fn publisher() -> Publisher {
         let config = MetricsConfig {

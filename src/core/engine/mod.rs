@@ -3,7 +3,13 @@
 
 pub mod credentials;
 pub mod events;
+#[cfg(feature = "metrics")]
 pub mod metrics;
+// Without the feature the engine's metric hooks do nothing and compile away.
+#[cfg(not(feature = "metrics"))]
+#[path = "metrics_off.rs"]
+pub mod metrics;
+#[cfg(feature = "metrics")]
 pub mod metrics_publisher;
 pub mod packer;
 pub mod producer;

@@ -18,12 +18,15 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+#[cfg(feature = "metrics")]
 use crate::core::cloudwatch;
 use crate::core::engine::credentials::CredentialState;
 use crate::core::engine::events::{
     Ack, Answer, Event, Outcome, RecordId, RequestId, Settlement, Transmit,
 };
-use crate::core::engine::metrics::{Metric, Metrics};
+#[cfg(feature = "metrics")]
+use crate::core::engine::metrics::Metric;
+use crate::core::engine::metrics::Metrics;
 use crate::core::engine::packer::{self, Entry};
 use crate::core::engine::queue::{one_per_key, Fit, KeySet, Queue, Queued};
 use crate::core::engine::rate_limit::RateLimiter;
@@ -40,7 +43,7 @@ use crate::core::model::credentials::Credentials;
 use crate::core::model::error::{Error, ErrorCode, Failure, RecordError, RetryClass};
 use crate::core::model::record::Record;
 use crate::core::model::stream::StreamSettings;
-use crate::core::sigv4::signer::{self, sha256_hex, SignInput, SigningKeyCache};
+use crate::core::sigv4::signer::{self, sha256_hex, SignInput, SignedHeaders, SigningKeyCache};
 use crate::core::Millis;
 
 /// A response `Date` this far from the local clock corrects the signing clock even before
@@ -54,6 +57,17 @@ pub enum Payload<'a> {
     Sha256Hex(&'a str),
     /// The body itself, hashed here (where the host has no digest it can wait for).
     Body(&'a [u8]),
+}
+
+/// `headers` followed by the signature's: what a signed request sends.
+fn with_signature(
+    headers: &[(&'static str, &'static str)],
+    signed: &SignedHeaders,
+) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> =
+        headers.iter().map(|&(n, v)| (n, v.to_owned())).collect();
+    out.extend(signed.pairs().into_iter().map(|(n, v)| (n, v.to_owned())));
+    out
 }
 
 #[derive(Debug)]
@@ -163,7 +177,7 @@ impl Producer {
             flush_below: 0,
             lifecycle: Lifecycle::Open,
             tally: Tally::default(),
-            metrics: Metrics::new(config.metrics.as_ref()),
+            metrics: Metrics::of(&config),
             events: VecDeque::new(),
             config,
         }
@@ -230,7 +244,7 @@ impl Producer {
         self.unsettled.bytes += size;
         self.tally.counters.records_accepted += 1;
         self.tally.counters.bytes_accepted += size as u64;
-        self.metrics.add(Metric::UserRecordsReceived, None, 1);
+        self.metrics.received();
         q.accepted_at = now;
         if self
             .limiter
@@ -532,11 +546,27 @@ impl Producer {
         now: Millis,
     ) -> Option<Vec<(&'static str, String)>> {
         let flight = self.in_flight.iter().find(|f| f.id == id)?;
-        let credentials = flight.credentials.clone();
+        let hash = match payload {
+            Payload::Sha256Hex(hex) => hex.to_owned(),
+            Payload::Body(body) => sha256_hex(body),
+        };
         let headers = flight.operation.headers();
         let url = self.config.endpoint.url();
-        match self.signed(&url, SERVICE, &headers, payload, &credentials, now) {
-            Ok(signed) => Some(signed),
+        let signed = signer::sign(
+            &SignInput {
+                method: "POST",
+                url: &url,
+                headers: &headers,
+                payload_sha256_hex: &hash,
+                region: &self.config.region,
+                service: SERVICE,
+                time_ms: now.saturating_add_signed(self.clock_offset_ms),
+            },
+            &flight.credentials,
+            &mut self.signing_keys,
+        );
+        match signed {
+            Ok(signed) => Some(with_signature(&headers, &signed)),
             Err(e) => {
                 self.fail_request(id, e.to_failure(), now);
                 None
@@ -544,6 +574,7 @@ impl Producer {
         }
     }
 
+    #[cfg(feature = "metrics")]
     /// The headers that make a `PutMetricData` call with this body sendable, signed with the
     /// producer's credentials; `None` while it has none (nothing is asked for metrics alone).
     pub fn sign_metrics(
@@ -551,53 +582,25 @@ impl Producer {
         body: &[u8],
         now: Millis,
     ) -> Option<Vec<(&'static str, String)>> {
-        let credentials = self.credentials.unexpired(now)?.clone();
         let url = self.config.metrics.as_ref()?.endpoint.url();
         let headers = [("content-type", cloudwatch::CONTENT_TYPE)];
-        let payload = Payload::Body(body);
-        self.signed(
-            &url,
-            cloudwatch::SERVICE,
-            &headers,
-            payload,
-            &credentials,
-            now,
-        )
-        .ok()
-    }
-
-    fn signed(
-        &mut self,
-        url: &str,
-        service: &str,
-        headers: &[(&'static str, &'static str)],
-        payload: Payload<'_>,
-        credentials: &Credentials,
-        now: Millis,
-    ) -> Result<Vec<(&'static str, String)>, Error> {
-        let hash = match payload {
-            Payload::Sha256Hex(hex) => hex.to_owned(),
-            Payload::Body(body) => sha256_hex(body),
-        };
         let signed = signer::sign(
             &SignInput {
                 method: "POST",
-                url,
-                headers,
-                payload_sha256_hex: &hash,
+                url: &url,
+                headers: &headers,
+                payload_sha256_hex: &sha256_hex(body),
                 region: &self.config.region,
-                service,
+                service: cloudwatch::SERVICE,
                 time_ms: now.saturating_add_signed(self.clock_offset_ms),
             },
-            credentials,
+            self.credentials.unexpired(now)?,
             &mut self.signing_keys,
-        )?;
-        let mut out: Vec<(&'static str, String)> =
-            headers.iter().map(|&(n, v)| (n, v.to_owned())).collect();
-        out.extend(signed.pairs().into_iter().map(|(n, v)| (n, v.to_owned())));
-        Ok(out)
+        );
+        signed.ok().map(|signed| with_signature(&headers, &signed))
     }
 
+    #[cfg(feature = "metrics")]
     /// The metrics gathered since the last call, and (`sample`: when an interval ends) a sample
     /// of the records not yet settled (`UserRecordsPending`).
     pub fn take_metrics(&mut self, sample: bool) -> Metrics {
@@ -606,7 +609,7 @@ impl Producer {
             self.metrics
                 .add(Metric::UserRecordsPending, None, pending as u64);
         }
-        let fresh = Metrics::new(self.config.metrics.as_ref());
+        let fresh = Metrics::of(&self.config);
         std::mem::replace(&mut self.metrics, fresh)
     }
 
@@ -631,7 +634,7 @@ impl Producer {
             self.on_describe_answer(settings, now);
         } else {
             let elapsed = now.saturating_sub(flight.sent_at);
-            self.metrics.add(Metric::RequestTime, None, elapsed);
+            self.metrics.request_time(elapsed);
             let expected = flight
                 .entries
                 .as_ref()
@@ -1305,6 +1308,6 @@ mod stream_settings_tests;
 #[path = "rate_limit_tests.rs"]
 mod rate_limit_tests;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "metrics"))]
 #[path = "metrics_tests.rs"]
 mod metrics_tests;

@@ -6,7 +6,10 @@
 use crate::core::model::credentials::Credentials;
 use crate::core::model::endpoint::Endpoint;
 use crate::core::model::error::Error;
-use crate::core::model::options::{Options, Value};
+use crate::core::model::metrics_options;
+#[cfg(feature = "metrics")]
+use crate::core::model::metrics_options::MetricsConfig;
+use crate::core::model::options::{one_of, whole, Options, Value};
 use crate::core::model::stream::{StreamSettings, DEFAULT_STREAM_RECORD_BYTES};
 use crate::core::model::target::{check_region, StreamTarget};
 
@@ -181,24 +184,8 @@ pub struct Config {
     pub stream_settings: Option<StreamSettings>,
     pub host: HostOptions,
     /// `None`: `metrics.level` is `'none'` (the default): nothing is counted or published.
+    #[cfg(feature = "metrics")]
     pub metrics: Option<MetricsConfig>,
-}
-
-/// A whole number of `field`, or `default` when absent.
-fn whole(o: &Options, field: &str, default: usize, min: usize, max: usize) -> Result<usize, Error> {
-    let Some(v) = o.number(field)? else {
-        return Ok(default);
-    };
-    if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
-        return Err(Error::invalid_option(
-            o.field(field),
-            format!(
-                "must be a whole number from {min} to {max}, got {}",
-                describe_number(v)
-            ),
-        ));
-    }
-    Ok(v as usize)
 }
 
 /// Milliseconds of `field`, `Infinity` giving `None` (for ever).
@@ -221,47 +208,6 @@ fn millis_or_forever(
                 other => other,
             }),
     }
-}
-
-/// A number as a message shows it, without the float formatter (kilobytes of wasm).
-fn describe_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if v.fract() == 0.0 && v.abs() < 1e18 {
-        (v as i64).to_string()
-    } else {
-        "a fraction".into()
-    }
-}
-
-fn one_of<T: Copy>(
-    o: &Options,
-    field: &str,
-    choices: &[(&str, T)],
-    default: T,
-) -> Result<T, Error> {
-    let Some(given) = o.text(field)? else {
-        return Ok(default);
-    };
-    choices
-        .iter()
-        .find(|(name, _)| *name == given)
-        .map(|&(_, v)| v)
-        .ok_or_else(|| {
-            let mut expected = String::new();
-            for (name, _) in choices {
-                if !expected.is_empty() {
-                    expected.push_str(" or ");
-                }
-                expected.push_str(&format!("'{name}'"));
-            }
-            Error::invalid_option(
-                o.field(field),
-                format!("must be {expected}, got \"{given}\""),
-            )
-        })
 }
 
 impl Config {
@@ -389,7 +335,10 @@ impl Config {
         let stream_settings = stream_settings(o)?;
         let rate_limit = rate_limit(o)?;
         let host = host_options(o)?;
-        let metrics = metrics(o, &region)?;
+        #[cfg(feature = "metrics")]
+        let metrics = metrics_options::metrics(o, &region)?;
+        #[cfg(not(feature = "metrics"))]
+        metrics_options::refuse_unless_off(o)?;
         Ok(Self {
             region,
             target,
@@ -409,6 +358,7 @@ impl Config {
             rate_limit,
             stream_settings,
             host,
+            #[cfg(feature = "metrics")]
             metrics,
         })
     }
@@ -548,160 +498,6 @@ fn host_options(o: &Options) -> Result<HostOptions, Error> {
         spool,
         custom_fetch: o.function("fetch")?,
     })
-}
-
-/// `metrics.level`: which of the KPL's metrics are published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum MetricsLevel {
-    Summary,
-    Detailed,
-}
-
-/// `metrics.granularity`: the dimension sets each metric is published under, each including
-/// those before it (as the KPL does): none, `StreamName`, `StreamName` and `ShardId`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Granularity {
-    Global,
-    Stream,
-    Shard,
-}
-
-/// `metrics`: what is published to CloudWatch, where and how often.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MetricsConfig {
-    pub level: MetricsLevel,
-    pub granularity: Granularity,
-    pub namespace: String,
-    pub interval_ms: u64,
-    /// Added to every metric, in the order given.
-    pub dimensions: Vec<(String, String)>,
-    pub endpoint: Endpoint,
-}
-
-const METRICS_OPTIONS: [&str; 6] = [
-    "level",
-    "granularity",
-    "namespace",
-    "intervalMs",
-    "dimensions",
-    "endpoint",
-];
-pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisProducerLibrary";
-pub const DEFAULT_METRICS_INTERVAL_MS: u64 = 60_000;
-/// CloudWatch keeps data points per second at best; a shorter interval only costs calls.
-pub const MIN_METRICS_INTERVAL_MS: u64 = 1_000;
-/// CloudWatch takes 30 dimensions per metric; `StreamName`, `ShardId` and `ErrorCode` take 3.
-pub const MAX_EXTRA_DIMENSIONS: usize = 27;
-
-/// `metrics`: absent or `{ level: 'none' }` (the default: a page multiplied by its visitors must
-/// not publish by surprise), else `{ level, granularity, namespace, intervalMs, dimensions,
-/// endpoint }`.
-fn metrics(o: &Options, region: &str) -> Result<Option<MetricsConfig>, Error> {
-    let m = match o.get("metrics") {
-        None => return Ok(None),
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            return Err(Error::invalid_option(
-                "metrics",
-                "must be { level, granularity, namespace, intervalMs, dimensions, endpoint }",
-            ))
-        }
-    };
-    m.allow_only(&METRICS_OPTIONS)?;
-    // Both as numbers: one instance of `one_of` (wasm bytes).
-    let level = one_of(
-        m,
-        "level",
-        &[("none", 0), ("summary", 1), ("detailed", 2)],
-        0,
-    )?;
-    let granularity = match one_of(
-        m,
-        "granularity",
-        &[("global", 0u8), ("stream", 1), ("shard", 2)],
-        2,
-    )? {
-        0 => Granularity::Global,
-        1 => Granularity::Stream,
-        _ => Granularity::Shard,
-    };
-    let namespace = m.text("namespace")?.unwrap_or(DEFAULT_METRICS_NAMESPACE);
-    if namespace.is_empty() || namespace.len() > 255 || namespace.starts_with(':') {
-        return Err(Error::invalid_option(
-            m.field("namespace"),
-            "must be 1 to 255 characters, not starting with ':'",
-        ));
-    }
-    let interval_ms = whole(
-        m,
-        "intervalMs",
-        DEFAULT_METRICS_INTERVAL_MS as usize,
-        MIN_METRICS_INTERVAL_MS as usize,
-        MAX_RECORD_TTL_MS as usize,
-    )? as u64;
-    let endpoint =
-        Endpoint::resolve("monitoring", region, m.text("endpoint")?).map_err(|e| match e {
-            Error::InvalidOption { reason, .. } => {
-                Error::invalid_option(m.field("endpoint"), reason)
-            }
-            other => other,
-        })?;
-    let dimensions = match m.get("dimensions") {
-        None => Vec::new(),
-        Some(Value::Object(d)) => extra_dimensions(d)?,
-        Some(_) => {
-            return Err(Error::invalid_option(
-                m.field("dimensions"),
-                "must be an object of dimension names to values",
-            ))
-        }
-    };
-    if level == 0 {
-        return Ok(None);
-    }
-    Ok(Some(MetricsConfig {
-        level: if level == 1 {
-            MetricsLevel::Summary
-        } else {
-            MetricsLevel::Detailed
-        },
-        granularity,
-        namespace: namespace.to_owned(),
-        interval_ms,
-        dimensions,
-        endpoint,
-    }))
-}
-
-/// `metrics.dimensions`: names of 1 to 255 characters other than the producer's own, values of
-/// 1 to 1,024 (CloudWatch's limits).
-fn extra_dimensions(d: &Options) -> Result<Vec<(String, String)>, Error> {
-    let mut out = Vec::new();
-    for (name, value) in d.members() {
-        match value {
-            Value::Text(v)
-                if (1..=255).contains(&name.len())
-                    && !name.starts_with(':')
-                    && !["StreamName", "ShardId", "ErrorCode"].contains(&name.as_str())
-                    && (1..=1024).contains(&v.len()) =>
-            {
-                out.push((name.clone(), v.clone()));
-            }
-            _ => {
-                return Err(Error::invalid_option(
-                    d.field(name),
-                    "must be a string of 1 to 1,024 characters, named with 1 to 255 (not StreamName, ShardId or ErrorCode)",
-                ))
-            }
-        }
-    }
-    if out.len() > MAX_EXTRA_DIMENSIONS {
-        return Err(Error::invalid_option(
-            "metrics.dimensions",
-            "at most 27 dimensions (CloudWatch takes 30 per metric)",
-        ));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -976,6 +772,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "metrics")]
     #[test]
     fn metrics_off_by_default_and_checked_when_on() {
         assert_eq!(config("").unwrap().metrics, None);
@@ -989,7 +786,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             (m.granularity, m.namespace.as_str(), m.interval_ms),
-            (Granularity::Shard, "KinesisProducerLibrary", 60_000)
+            (
+                metrics_options::Granularity::Shard,
+                "KinesisProducerLibrary",
+                60_000
+            )
         );
         assert_eq!(
             m.endpoint.url(),
@@ -1001,7 +802,7 @@ mod tests {
         .unwrap()
         .metrics
         .unwrap();
-        assert_eq!(m.level, MetricsLevel::Detailed);
+        assert_eq!(m.level, metrics_options::MetricsLevel::Detailed);
         assert_eq!(m.dimensions, vec![("Fleet".to_owned(), "lobby".to_owned())]);
         assert_eq!(m.endpoint.url(), "http://127.0.0.1:5000/");
         for (bad, field) in [
@@ -1038,6 +839,18 @@ mod tests {
         ] {
             assert_eq!(field_of(bad), field, "{bad}");
         }
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    #[test]
+    fn only_off_passes_without_the_feature() {
+        assert!(config(r#""metrics":{"level":"none","namespace":"X"}"#).is_ok());
+        assert!(config(r#""metrics":{}"#).is_ok());
+        for bad in [r#""metrics":{"level":"summary"}"#, r#""metrics":true"#] {
+            assert_eq!(field_of(bad), "metrics", "{bad}");
+        }
+        let e = config(r#""metrics":{"level":"detailed"}"#).unwrap_err();
+        assert!(e.to_string().contains("kinesis-edge/metrics"), "{e}");
     }
 }
 

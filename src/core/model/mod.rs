@@ -5,6 +5,7 @@ pub mod config;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod metrics_options;
 pub mod options;
 pub mod record;
 pub mod shard;

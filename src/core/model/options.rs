@@ -182,6 +182,73 @@ fn read_value(reader: &mut Reader<'_>, path: &str) -> Result<Option<Value>, Malf
     }))
 }
 
+// Readers of option values, with the refusals every option shares.
+
+/// A whole number of `field`, or `default` when absent.
+pub fn whole(
+    o: &Options,
+    field: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, Error> {
+    let Some(v) = o.number(field)? else {
+        return Ok(default);
+    };
+    if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > max as f64 {
+        return Err(Error::invalid_option(
+            o.field(field),
+            format!(
+                "must be a whole number from {min} to {max}, got {}",
+                describe_number(v)
+            ),
+        ));
+    }
+    Ok(v as usize)
+}
+
+/// A number as a message shows it, without the float formatter (kilobytes of wasm).
+fn describe_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if v.fract() == 0.0 && v.abs() < 1e18 {
+        (v as i64).to_string()
+    } else {
+        "a fraction".into()
+    }
+}
+
+/// `field`: one of `choices` by name, or `default` when absent.
+pub fn one_of<T: Copy>(
+    o: &Options,
+    field: &str,
+    choices: &[(&str, T)],
+    default: T,
+) -> Result<T, Error> {
+    let Some(given) = o.text(field)? else {
+        return Ok(default);
+    };
+    choices
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            let mut expected = String::new();
+            for (name, _) in choices {
+                if !expected.is_empty() {
+                    expected.push_str(" or ");
+                }
+                expected.push_str(&format!("'{name}'"));
+            }
+            Error::invalid_option(
+                o.field(field),
+                format!("must be {expected}, got \"{given}\""),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 // A producer per request, as workers make them; its metrics go to the isolate's accumulator and
 // are uploaded under the waitUntil of whichever request finds the interval over.
-import { KinesisProducer } from 'kinesis-edge';
+import { KinesisProducer } from 'kinesis-edge/metrics';
 
 export default {
   async fetch(request, env, ctx) {

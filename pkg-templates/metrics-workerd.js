@@ -1,0 +1,8 @@
+// `kinesis-edge/metrics` for Cloudflare Workers / workerd: workerd.js with the wasm build that
+// carries the CloudWatch metrics (the `metrics` option).
+import wasmModule from './kinesis_edge_metrics_bg.wasm';
+import { initSync } from './kinesis_edge.js';
+
+initSync({ module: wasmModule });
+
+export * from './metrics-exports.js';
