@@ -2,7 +2,8 @@
 // carries the CloudWatch metrics (the `metrics` option).
 import wasmModule from './kinesis_edge_metrics_bg.wasm';
 import { initSync } from './kinesis_edge.js';
+import { requireMetricsBuild } from './metrics-build.js';
 
-initSync({ module: wasmModule });
+requireMetricsBuild(initSync({ module: wasmModule }));
 
 export * from './metrics-exports.js';

@@ -4,7 +4,7 @@
 // once at the next interval and counts what it drops; this module only times and sends the
 // calls, apart from the data path (its own requests, never its buffer, backoff or retries).
 
-import { metricsAnswered, metricsDueAt, metricsFailed, metricsPoll, metricsStats } from './kinesis_edge.js';
+import { metricsAnswered, metricsCloseBy, metricsDueAt, metricsFailed, metricsPoll, metricsStats } from './kinesis_edge.js';
 
 const describe = (e) => String(e?.message ?? e).slice(0, 300);
 
@@ -27,7 +27,9 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
     const body = core.takeBody();
     let sent;
     try {
-      sent = send(url, headers, body, AbortSignal.timeout(timeoutMs), false);
+      // Each call within the request timeout and, once the producer closes, close()'s deadline.
+      const left = Math.max(0, Math.min(timeoutMs, metricsCloseBy(core) - Date.now()));
+      sent = send(url, headers, body, AbortSignal.timeout(left), false);
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -76,8 +78,14 @@ export function linkMetrics(core, send, { url, timeoutMs }, context) {
       if (context()) return tick();
       closed = true;
       clearTimeout(timer);
-      await uploading;
-      await upload(true);
+      // A call already on its way is waited for until close()'s deadline at most.
+      const left = metricsCloseBy(core) - Date.now();
+      let wake;
+      const deadline = left === Infinity ? null : new Promise((r) => (wake = setTimeout(r, Math.max(0, left))));
+      const within = (p) => (deadline ? Promise.race([p, deadline]) : p);
+      await within(uploading);
+      await within(upload(true));
+      clearTimeout(wake);
     },
   };
 }

@@ -10,11 +10,26 @@ use wasm_bindgen::prelude::*;
 use super::producer::{millis, ProducerCore};
 use super::text::{join_headers, json_string};
 use crate::core::cloudwatch::put_metric_data;
-use crate::core::engine::metrics_publisher::Publisher;
+use crate::core::engine::metrics_publisher::{Publisher, UNSIGNED_RETRY_MS};
+use crate::core::model::config::CredentialsSource;
+use crate::core::model::metrics_options::MetricsConfig;
+use crate::core::model::target::StreamTarget;
 use crate::core::Millis;
 
+/// What producers must share to publish through one publisher: every setting of `metrics`, the
+/// region, the stream as given (an ARN names its account) and, with fixed credentials, their
+/// key id (producers of a multi-tenant worker must not publish into each other's accounts;
+/// those with a credentials function share by the rest).
+#[derive(PartialEq)]
+struct Destination {
+    metrics: MetricsConfig,
+    region: String,
+    target: StreamTarget,
+    access_key_id: Option<String>,
+}
+
 thread_local! {
-    static PUBLISHERS: RefCell<Vec<(String, Publisher)>> = const { RefCell::new(Vec::new()) };
+    static PUBLISHERS: RefCell<Vec<(Destination, Publisher)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl ProducerCore {
@@ -36,18 +51,26 @@ impl ProducerCore {
             (None, Some(arn)) => arn.rsplit('/').next().unwrap_or_default().to_owned(),
             (None, None) => String::new(),
         };
-        let mut key = format!("{}|{}|{}|{stream}", m.endpoint.url(), c.region, m.namespace);
-        for (name, value) in &m.dimensions {
-            key.push_str(&format!("|{name}={value}"));
-        }
+        let key = Destination {
+            metrics: m.clone(),
+            region: c.region.clone(),
+            target: c.target.clone(),
+            access_key_id: match &c.credentials {
+                CredentialsSource::Static(fixed) => Some(fixed.access_key_id().to_owned()),
+                _ => None,
+            },
+        };
         let _ = PUBLISHERS.try_with(|all| {
             let mut all = all.borrow_mut();
-            if !all.iter().any(|(k, _)| *k == key) {
-                if let Some(m) = &self.producer.config().metrics {
-                    all.push((key.clone(), Publisher::new(m.clone(), stream, now)));
+            let at = match all.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    let publisher = Publisher::new(key.metrics.clone(), stream, now);
+                    all.push((key, publisher));
+                    all.len() - 1
                 }
-            }
-            if let Some((_, publisher)) = all.iter_mut().find(|(k, _)| *k == key) {
+            };
+            if let Some((_, publisher)) = all.get_mut(at) {
                 let closing = poll.is_some_and(|force| publisher.closes(now, force));
                 publisher.absorb(self.producer.take_metrics(closing));
                 f(publisher, self);
@@ -74,9 +97,18 @@ impl ProducerCore {
 /// When the metrics are next due (epoch ms), or -1 without metrics.
 #[wasm_bindgen(js_name = metricsDueAt)]
 pub fn metrics_due_at(core: &mut ProducerCore, now: f64) -> f64 {
-    let mut at = -1.0;
-    core.publish(millis(now), None, &mut |p, _| at = p.due_at() as f64);
-    at
+    let now = millis(now);
+    let mut at = None;
+    core.publish(now, None, &mut |p, core| {
+        // A producer that cannot sign yet (its credentials are on their way) leaves the upload
+        // to a later look, its own once they came or another producer's: never "due now".
+        at = Some(if core.producer.can_sign(now) {
+            p.due_at()
+        } else {
+            p.due_at().max(now.saturating_add(UNSIGNED_RETRY_MS))
+        });
+    });
+    at.map_or(-1.0, |at| at as f64)
 }
 
 /// The next `PutMetricData` call due (`force`: whatever is gathered, at `close()`): its id
@@ -95,7 +127,7 @@ pub fn metrics_poll(core: &mut ProducerCore, now: f64, force: bool) -> Option<St
                 core.body = body.to_vec();
                 out = Some(format!("{id}\n{}", join_headers(&headers)));
             }
-            None => p.unsent(id),
+            None => p.unsent(id, now),
         }
     });
     out
@@ -111,6 +143,16 @@ pub fn metrics_answered(core: &mut ProducerCore, id: f64, status: u16, body: &[u
 #[wasm_bindgen(js_name = metricsFailed)]
 pub fn metrics_failed(core: &mut ProducerCore, id: f64, message: &str, now: f64) {
     core.answer(id, Err(format!("the request failed: {message}")), now);
+}
+
+/// Until when the metrics' last upload may run (epoch ms): `close()`'s deadline, `Infinity`
+/// when it has none (or was not called).
+#[wasm_bindgen(js_name = metricsCloseBy)]
+pub fn metrics_close_by(core: &ProducerCore) -> f64 {
+    match core.producer.close_deadline() {
+        Some(Some(at)) => at as f64,
+        _ => f64::INFINITY,
+    }
 }
 
 /// What became of the uploads, as the JSON of `stats()`'s `metrics*` fields.

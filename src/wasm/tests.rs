@@ -279,6 +279,19 @@ fn the_rules_the_reader_and_cognito_ask_for() {
     assert_eq!(text(&refused, "field").as_deref(), Some("region"));
 }
 
+/// One record put, sent and acknowledged: something for the metrics to count.
+#[cfg(feature = "metrics")]
+fn put_one_acknowledged(core: &mut ProducerCore) {
+    let (bytes, lengths) = chunk(&[("a", "k", None)]);
+    core.put(bytes, &lengths, NOW);
+    let id = core.poll_transmit(NOW);
+    core.take_body();
+    core.sign(id, None, Some(Vec::new()), NOW).unwrap();
+    let ok = br#"{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0"}]}"#;
+    core.handle_answer(id, 200, f64::NAN, None, ok, NOW + 5.0);
+    core.drain();
+}
+
 #[cfg(feature = "metrics")]
 #[wasm_bindgen_test]
 fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
@@ -292,17 +305,8 @@ fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
         .host()
         .contains(r#""metrics":{"url":"http://127.0.0.1:1/","timeoutMs":10000}"#));
     assert_eq!(metrics_due_at(&mut first, NOW), NOW + 60_000.0);
-    let (bytes, lengths) = chunk(&[("a", "k", None)]);
-    first.put(bytes.clone(), &lengths, NOW);
-    second.put(bytes, &lengths, NOW);
     for core in [&mut first, &mut second] {
-        let id = core.poll_transmit(NOW);
-        core.take_body();
-        core.sign(id, None, Some(Vec::new()), NOW).unwrap();
-        let ok =
-            br#"{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"shardId-0"}]}"#;
-        core.handle_answer(id, 200, f64::NAN, None, ok, NOW + 5.0);
-        core.drain();
+        put_one_acknowledged(core);
     }
     assert!(
         metrics_poll(&mut first, NOW + 1_000.0, false).is_none(),
@@ -325,4 +329,37 @@ fn producers_of_a_page_publish_through_one_accumulator_signed_for_monitoring() {
     );
     metrics_answered(&mut first, id.parse().unwrap(), 200, b"", NOW + 60_010.0);
     assert!(metrics_stats(&mut second, NOW).contains(r#""metricsUploads":1,"#));
+}
+
+#[cfg(feature = "metrics")]
+#[wasm_bindgen_test]
+fn producers_of_other_accounts_or_settings_publish_apart() {
+    use super::metrics::{metrics_due_at, metrics_poll};
+    let options = |key: &str, interval: u32| {
+        format!(
+            r#"{{"region":"us-east-1","streamName":"apart","lingerMs":0,
+            "credentials":{{"accessKeyId":"{key}","secretAccessKey":"S"}},"streamSettings":{{}},
+            "metrics":{{"level":"summary","namespace":"Apart","intervalMs":{interval},"endpoint":"http://127.0.0.1:1"}}}}"#
+        )
+    };
+    let mut tenant_a = ProducerCore::new(&options("AKIDA", 60_000), 1.0, NOW).unwrap();
+    let mut tenant_b = ProducerCore::new(&options("AKIDB", 60_000), 2.0, NOW).unwrap();
+    let mut faster = ProducerCore::new(&options("AKIDA", 5_000), 3.0, NOW).unwrap();
+    assert_eq!(metrics_due_at(&mut tenant_a, NOW), NOW + 60_000.0);
+    assert_eq!(metrics_due_at(&mut tenant_b, NOW), NOW + 60_000.0);
+    assert_eq!(
+        metrics_due_at(&mut faster, NOW),
+        NOW + 5_000.0,
+        "its own interval, not the first producer's"
+    );
+    for (core, key) in [(&mut tenant_a, "AKIDA"), (&mut tenant_b, "AKIDB")] {
+        put_one_acknowledged(core);
+        let out = metrics_poll(core, NOW + 60_000.0, false).expect("each its own call");
+        assert!(out.contains(&format!("Credential={key}/")), "{out}");
+        let body = String::from_utf8(core.take_body()).unwrap();
+        assert!(
+            body.contains("StatisticValues.Sum=1&"),
+            "its own record only: {body}"
+        );
+    }
 }

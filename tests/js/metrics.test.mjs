@@ -67,7 +67,7 @@ test('after N readings are acknowledged and the producer closed, UserRecordsPut 
   const producer = producerFor(streamName, { level: 'detailed', granularity: 'stream', namespace, endpoint: moto.url, dimensions: { Fleet: 'edge-test' } });
   const N = 137;
   await producer.putMany(readings(N));
-  assert.equal((await producer.stats()).metricsUploads ?? 0, 0, 'nothing before the interval ends');
+  assert.equal(producer.stats().metricsUploads, 0, 'the upload chunk is loaded; nothing before the interval ends');
   await producer.close();
   const s = producer.stats();
   assert.equal(s.metricsUploads, 1, 'close() published what was pending, in one call');
@@ -239,6 +239,58 @@ test('in workerd, the isolate gathers across requests and uploads under the wait
   }
 });
 
+test('a producer whose credentials are still coming leaves the upload until they came, without a loop (Worker context)', { timeout: 30_000 }, async () => {
+  const streamName = await stream(1);
+  const namespace = 'KinesisEdgeTest6';
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  let waits = 0;
+  const pending = [];
+  const ctx = { waitUntil: (p) => (waits++, pending.push(p)) };
+  const credentials = async () => (await sleep(100), { ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) });
+  const metrics = { level: 'summary', granularity: 'stream', namespace, intervalMs: 1_000, endpoint: moto.url };
+  // A producer per request, as in a Worker, all with a credentials function: one accumulator.
+  const request = async (n) => {
+    const producer = producerFor(streamName, metrics, { credentials }).useContext(ctx);
+    await producer.putMany(readings(n));
+    await producer.close();
+    return producer;
+  };
+  await request(4);
+  await sleep(1_100);
+  // The interval is over; this producer's first put finds it so before its credentials came.
+  const late = producerFor(streamName, metrics, { credentials }).useContext(ctx);
+  const put = late.putMany(readings(3));
+  await sleep(300);
+  assert.ok(waits < 5, `${waits} uploads started while the credentials were coming`);
+  await put;
+  await late.close();
+  await Promise.all(pending);
+  assert.equal((await statistics(namespace, 'UserRecordsPut', { StreamName: streamName })).sum, 7, 'published by the late producer once it could sign');
+  assert.equal(late.stats().metricsUploads, 1);
+});
+
+test('close() keeps to its deadline while a metrics call hangs', { timeout: 30_000 }, async () => {
+  const streamName = await stream(1);
+  // An endpoint that takes the call and never answers.
+  const held = [];
+  const silent = createServer((req) => held.push(req));
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const producer = producerFor(streamName, { level: 'summary', endpoint: `http://127.0.0.1:${silent.address().port}/` });
+    await producer.putMany(readings(5));
+    const started = Date.now();
+    await producer.close({ timeoutMs: 500 });
+    const took = Date.now() - started;
+    // The request timeout is 10 s: without the deadline close() would wait for it.
+    assert.ok(took < 5_000, `close() took ${took} ms with a 500 ms deadline`);
+    assert.equal(held.length, 1, 'the last call was made');
+    assert.equal(producer.stats().recordsAcknowledged, 5);
+  } finally {
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
 test('the default entry, which carries no metrics code, refuses metrics and points at kinesis-edge/metrics; off passes', () => {
   const options = { region: 'us-east-1', streamName: 's', endpoint: k.endpoint, credentials: TEST_CREDENTIALS, streamSettings: {} };
   for (const metrics of [{ level: 'summary' }, { level: 'detailed', endpoint: moto.url }, true]) {
@@ -264,7 +316,7 @@ async function corsProxyTo(target) {
   return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
 }
 
-test('in Chromium: a page importing both entries loads the wasm once, and its producers publish metrics; a page of the default entry alone refuses them', async () => {
+test('in Chromium: a page importing both entries (metrics first) loads the wasm once and publishes; the other order fails at the import; the default entry alone refuses metrics', async () => {
   const streamName = await stream(1);
   const namespace = 'KinesisEdgeBrowser';
   const server = await serveProject();
@@ -306,6 +358,12 @@ test('in Chromium: a page importing both entries loads the wasm once, and its pr
       }
     }, { endpoint: k.endpoint });
     assert.deepEqual(refused, { code: 'InvalidOption', field: 'metrics' });
+
+    // The other order: the default build serves the page, and the metrics entry says so.
+    const shadowed = await browser.newPage();
+    await shadowed.goto(`${server.url}/tests/js/pages/metrics.html?entries=browser,metrics-browser`);
+    await shadowed.waitForFunction(() => window.__ready);
+    assert.match(await shadowed.evaluate(() => window.__error), /kinesis-edge\/metrics` was loaded after `kinesis-edge`/);
   } finally {
     await browser.close();
     await proxy.close();

@@ -16,8 +16,8 @@ const metricsEntry = JSON.stringify(new URL('../../pkg/metrics-browser.js', impo
 const BUDGET = {
   producerOnly: 84_000,
   everyExport: 89_000,
-X
-  producerWithMetrics: 91_500,
+  // Measured 91,153: the producer-only page plus the metrics' wasm (+7.8 KB) and glue (+0.6 KB).
+  producerWithMetrics: 92_000,
 };
 // Names only the metrics' code has: the PutMetricData encoder (wasm) and its JS glue.
 const METRICS_MARKS = { wasm: ['PutMetricData', 'KinesisProducerLibrary', 'StatisticValues'], js: ['metricsPoll', 'metricsDueAt'] };

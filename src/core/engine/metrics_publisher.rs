@@ -29,6 +29,9 @@ pub struct PublisherStats {
     pub last_error: Option<String>,
 }
 
+/// How long a call that could not be signed waits before it is tried again.
+pub const UNSIGNED_RETRY_MS: Millis = 1_000;
+
 #[derive(Debug)]
 pub struct Publisher {
     config: MetricsConfig,
@@ -40,6 +43,8 @@ pub struct Publisher {
     /// Failed once: sent again with the next interval.
     retry: Vec<Call>,
     in_flight: Vec<Call>,
+    /// Ready calls wait until then: one could not be signed (no credentials yet).
+    not_before: Millis,
     next_id: u64,
     stats: PublisherStats,
 }
@@ -54,6 +59,7 @@ impl Publisher {
             ready: Vec::new(),
             retry: Vec::new(),
             in_flight: Vec::new(),
+            not_before: 0,
             next_id: 0,
             stats: PublisherStats::default(),
         }
@@ -64,14 +70,14 @@ impl Publisher {
         self.gathered.absorb(metrics);
     }
 
-    /// When the current interval ends (epoch ms), or now when calls wait to be sent. Every
-    /// interval ends: records settle between the host's calls, and `UserRecordsPending` is
-    /// sampled then.
+    /// When the current interval ends (epoch ms), or when calls waiting to be sent may go.
+    /// Every interval ends: records settle between the host's calls, and `UserRecordsPending`
+    /// is sampled then.
     pub fn due_at(&self) -> Millis {
         if self.ready.is_empty() {
             self.interval_start.saturating_add(self.config.interval_ms)
         } else {
-            self.interval_start
+            self.interval_start.max(self.not_before)
         }
     }
 
@@ -86,15 +92,20 @@ impl Publisher {
         if self.closes(now, force) {
             self.close_interval(now);
         }
+        if now < self.not_before && !force {
+            return None;
+        }
         let call = self.ready.pop()?;
         self.in_flight.push(call);
         self.in_flight.last().map(|c| (c.id, c.body.as_slice()))
     }
 
-    /// Request `id` could not be signed (no credentials yet): it waits for the next poll.
-    pub fn unsent(&mut self, id: u64) {
+    /// Request `id` could not be signed (no credentials yet): it is tried again in a second,
+    /// not at once (a host polling again at once would spin until credentials come).
+    pub fn unsent(&mut self, id: u64, now: Millis) {
         if let Some(call) = self.take_flight(id) {
             self.ready.push(call);
+            self.not_before = now.saturating_add(UNSIGNED_RETRY_MS);
         }
     }
 
@@ -253,8 +264,14 @@ mod tests {
         assert!(p.poll(100_000, false).is_none());
         let (id, body) = p.poll(121_000, false).unwrap();
         assert!(text(body).contains("UserRecordsPut"));
-        p.unsent(id);
-        let (id, _) = p.poll(121_001, false).unwrap();
+        p.unsent(id, 121_000);
+        assert_eq!(
+            p.due_at(),
+            122_000,
+            "unsigned: tried again a second later, not at once"
+        );
+        assert!(p.poll(121_999, false).is_none());
+        let (id, _) = p.poll(122_000, false).unwrap();
         p.answered(id, Err("HTTP 500".into()));
         assert!(p.poll(1_000_000, true).is_none(), "dropped: nothing left");
         let s = p.stats();

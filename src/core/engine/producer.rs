@@ -137,6 +137,9 @@ pub struct Producer {
     /// Records with smaller ids were put before the last flush and wait no longer.
     flush_below: RecordId,
     lifecycle: Lifecycle,
+    /// The first `close()`'s deadline, kept after it passed (the metrics' last upload keeps to it).
+    #[cfg(feature = "metrics")]
+    close_deadline: Option<Option<Millis>>,
     tally: Tally,
     /// CloudWatch metrics of the current interval (`take_metrics`).
     metrics: Metrics,
@@ -176,6 +179,8 @@ impl Producer {
             next_request_id: 0,
             flush_below: 0,
             lifecycle: Lifecycle::Open,
+            #[cfg(feature = "metrics")]
+            close_deadline: None,
             tally: Tally::default(),
             metrics: Metrics::of(&config),
             events: VecDeque::new(),
@@ -297,9 +302,12 @@ impl Producer {
     /// whatever is left, which settles as `Closed`.
     pub fn close(&mut self, timeout_ms: Option<u64>, now: Millis) {
         if self.lifecycle == Lifecycle::Open {
-            self.lifecycle = Lifecycle::Closing {
-                deadline: timeout_ms.map(|t| now.saturating_add(t)),
-            };
+            let deadline = timeout_ms.map(|t| now.saturating_add(t));
+            self.lifecycle = Lifecycle::Closing { deadline };
+            #[cfg(feature = "metrics")]
+            {
+                self.close_deadline = Some(deadline);
+            }
         }
         self.flush();
         self.advance(now);
@@ -572,6 +580,18 @@ impl Producer {
                 None
             }
         }
+    }
+
+    #[cfg(feature = "metrics")]
+    /// `close()`'s deadline: `None` before it was called, `Some(None)` when it has none.
+    pub fn close_deadline(&self) -> Option<Option<Millis>> {
+        self.close_deadline
+    }
+
+    #[cfg(feature = "metrics")]
+    /// Whether `sign_metrics` has credentials to sign with now.
+    pub fn can_sign(&self, now: Millis) -> bool {
+        self.credentials.unexpired(now).is_some()
     }
 
     #[cfg(feature = "metrics")]
