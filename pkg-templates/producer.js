@@ -176,7 +176,7 @@ export class KinesisProducer {
     // A chunk that cannot load (offline, not cached) publishes nothing and never fails close().
     if (settings.metrics) {
       this.#metrics = host.loadMetrics().then(
-        ({ linkMetrics }) => (this.#metricsLink = linkMetrics(core, send, settings.metrics, () => this.#context)),
+        ({ linkMetrics }) => (this.#metricsLink = linkMetrics(core, send, () => this.#driver.pump(), settings.metrics, () => this.#context)),
         () => null,
       );
     }

@@ -1,5 +1,6 @@
 //! `ProducerCore`'s CloudWatch metrics: the producers of a page or isolate publish through one
-//! publisher per destination (endpoint, namespace, stream, dimensions), shared across the
+//! publisher per destination (`Destination`: every metrics setting, region, stream, fixed key
+//! id), shared across the
 //! requests and queue batches of a worker, which makes a producer per request. Data only crosses
 //! between producers: each upload is the I/O of whichever producer's host asked for it.
 
@@ -100,12 +101,14 @@ pub fn metrics_due_at(core: &mut ProducerCore, now: f64) -> f64 {
     let now = millis(now);
     let mut at = None;
     core.publish(now, None, &mut |p, core| {
-        // A producer that cannot sign yet (its credentials are on their way) leaves the upload
-        // to a later look, its own once they came or another producer's: never "due now".
-        at = Some(if core.producer.can_sign(now) {
-            p.due_at()
+        // A producer that cannot sign yet (its credentials are on their way, asked for now if
+        // they were not) leaves a due upload to a later look, its own once they came or
+        // another producer's: never "due now", which would have the host poll in a loop.
+        let due = p.due_at();
+        at = Some(if due > now || core.producer.can_sign(now) {
+            due
         } else {
-            p.due_at().max(now.saturating_add(UNSIGNED_RETRY_MS))
+            due.max(now.saturating_add(UNSIGNED_RETRY_MS))
         });
     });
     at.map_or(-1.0, |at| at as f64)

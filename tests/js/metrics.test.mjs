@@ -234,6 +234,10 @@ test('in workerd, the isolate gathers across requests and uploads under the wait
       if (published === 12) await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(published, 15);
+    // A producer made at module scope (no timers allowed there) works once a request uses it.
+    const res = await fetch(`${worker.url}/module-scope`);
+    assert.equal(res.status, 200, worker.log());
+    assert.equal((await res.json()).recordsAcknowledged, 1);
   } finally {
     await worker?.stop();
   }
@@ -267,6 +271,24 @@ test('a producer whose credentials are still coming leaves the upload until they
   await Promise.all(pending);
   assert.equal((await statistics(namespace, 'UserRecordsPut', { StreamName: streamName })).sum, 7, 'published by the late producer once it could sign');
   assert.equal(late.stats().metricsUploads, 1);
+});
+
+test('an idle producer whose credentials expired asks its credentials function for the metrics', { timeout: 30_000 }, async () => {
+  const streamName = await stream(1);
+  let asked = 0;
+  // Short-lived credentials: they expire before the interval ends, while the producer is idle.
+  const credentials = async () => (asked++, { ...TEST_CREDENTIALS, expiration: new Date(Date.now() + 1_200) });
+  const producer = producerFor(streamName, { level: 'summary', intervalMs: 2_000, namespace: 'KinesisEdgeTest7', endpoint: moto.url }, { credentials });
+  await producer.putMany(readings(5));
+  assert.equal(asked, 1);
+  let uploads = 0;
+  for (let i = 0; i < 160 && uploads === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    uploads = producer.stats().metricsUploads;
+  }
+  assert.equal(uploads, 1, 'published with fresh credentials');
+  assert.ok(asked >= 2, `the function was asked again (${asked})`);
+  await producer.close();
 });
 
 test('close() keeps to its deadline while a metrics call hangs', { timeout: 30_000 }, async () => {

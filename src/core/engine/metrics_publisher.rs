@@ -45,6 +45,9 @@ pub struct Publisher {
     in_flight: Vec<Call>,
     /// Ready calls wait until then: one could not be signed (no credentials yet).
     not_before: Millis,
+    /// A forced poll (`close()`) came while calls were ready: the interval ends as soon as they
+    /// have gone, without waiting for its end.
+    close_pending: bool,
     next_id: u64,
     stats: PublisherStats,
 }
@@ -60,6 +63,7 @@ impl Publisher {
             retry: Vec::new(),
             in_flight: Vec::new(),
             not_before: 0,
+            close_pending: false,
             next_id: 0,
             stats: PublisherStats::default(),
         }
@@ -83,16 +87,22 @@ impl Publisher {
 
     /// Whether `poll(now, force)` ends the interval.
     pub fn closes(&self, now: Millis, force: bool) -> bool {
-        self.ready.is_empty() && (force || self.due_at() <= now)
+        self.ready.is_empty() && (force || self.close_pending || self.due_at() <= now)
     }
 
     /// The next body to sign and send, with its id: the interval's bodies once it has ended
-    /// (`force`: now), then the retries of the last one.
+    /// (`force`, once: now, after the calls already ready, which go at once too), then the
+    /// retries of the last one.
     pub fn poll(&mut self, now: Millis, force: bool) -> Option<(u64, &[u8])> {
-        if self.closes(now, force) {
-            self.close_interval(now);
+        if force {
+            self.close_pending = true;
+            self.not_before = 0;
         }
-        if now < self.not_before && !force {
+        if self.closes(now, false) {
+            self.close_interval(now);
+            self.close_pending = false;
+        }
+        if now < self.not_before {
             return None;
         }
         let call = self.ready.pop()?;
@@ -253,6 +263,23 @@ mod tests {
             "forced, but nothing to send"
         );
         assert_eq!(p.stats().uploads, 1);
+    }
+
+    #[test]
+    fn a_forced_poll_sends_what_waits_then_closes_the_interval() {
+        let mut p = publisher();
+        let (id, _) = p.poll(61_000, false).unwrap();
+        p.unsent(id, 61_000);
+        let mut m = Metrics::new(Some(&p.config.clone()));
+        m.add(Metric::UserRecordsPut, None, 1);
+        p.absorb(m);
+        // close() within the second the unsigned call waits: it goes, then the last interval.
+        let (first, body) = p.poll(61_500, true).unwrap();
+        assert!(text(body).contains("StatisticValues.SampleCount=1&"));
+        let (second, body) = p.poll(61_500, false).expect("the last interval too");
+        assert!(text(body).contains("UserRecordsPut"));
+        assert_ne!(first, second);
+        assert!(p.poll(61_500, false).is_none(), "nothing more");
     }
 
     #[test]

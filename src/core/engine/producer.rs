@@ -589,19 +589,30 @@ impl Producer {
     }
 
     #[cfg(feature = "metrics")]
-    /// Whether `sign_metrics` has credentials to sign with now.
-    pub fn can_sign(&self, now: Millis) -> bool {
-        self.credentials.unexpired(now).is_some()
+    /// Whether `sign_metrics` has credentials to sign with now. When not, the credentials
+    /// function is asked (an event), as for a request: an idle producer's metrics would
+    /// otherwise wait for ever once its credentials expired.
+    pub fn can_sign(&mut self, now: Millis) -> bool {
+        if self.credentials.unexpired(now).is_some() {
+            return true;
+        }
+        if self.credentials.ask(now) {
+            self.events.push_back(Event::CredentialsWanted);
+        }
+        false
     }
 
     #[cfg(feature = "metrics")]
     /// The headers that make a `PutMetricData` call with this body sendable, signed with the
-    /// producer's credentials; `None` while it has none (nothing is asked for metrics alone).
+    /// producer's credentials; `None` while it has none (they are asked for, as `can_sign`).
     pub fn sign_metrics(
         &mut self,
         body: &[u8],
         now: Millis,
     ) -> Option<Vec<(&'static str, String)>> {
+        if !self.can_sign(now) {
+            return None;
+        }
         let url = self.config.metrics.as_ref()?.endpoint.url();
         let headers = [("content-type", cloudwatch::CONTENT_TYPE)];
         let signed = signer::sign(
