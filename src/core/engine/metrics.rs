@@ -14,75 +14,49 @@ use crate::core::model::error::{ErrorCode, Failure};
 use crate::core::model::metrics_options::{Granularity, MetricsConfig, MetricsLevel};
 use crate::core::Millis;
 
-/// The KPL's metrics this producer publishes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Metric {
-    UserRecordsReceived,
-    UserRecordsPending,
-    UserRecordsPut,
-    UserRecordsDataPut,
-    KinesisRecordsPut,
-    KinesisRecordsDataPut,
-    ErrorsByCode,
-    AllErrors,
-    RetriesPerRecord,
-    UserRecordExpired,
-    BufferingTime,
-    RequestTime,
-    UserRecordsPerKinesisRecord,
-    KinesisRecordsPerPutRecordsRequest,
-    UserRecordsPerPutRecordsRequest,
+/// Declares `Metric` from one list of the KPL's metrics, each with its CloudWatch unit and
+/// whether it is published only at level `detailed`: the enum, `ALL` (in declaration order, so
+/// `ALL[m as usize] == m`) and `describe` (its name is the variant's).
+macro_rules! metrics {
+    ($($metric:ident: $unit:literal, $detailed:literal;)*) => {
+        /// The KPL's metrics this producer publishes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Metric {
+            $($metric,)*
+        }
+
+        /// How many metrics there are (`Metric as usize` indexes them).
+        const METRICS: usize = [$(Metric::$metric),*].len();
+
+        impl Metric {
+            const ALL: [Metric; METRICS] = [$(Metric::$metric),*];
+
+            /// Name, CloudWatch unit, and whether it is published only at level `detailed`.
+            pub fn describe(self) -> (&'static str, &'static str, bool) {
+                match self {
+                    $(Metric::$metric => (stringify!($metric), $unit, $detailed),)*
+                }
+            }
+        }
+    };
 }
 
-/// How many metrics there are (`Metric as usize` indexes them).
-const METRICS: usize = 15;
-
-impl Metric {
-    /// Every metric, in declaration order (`ALL[m as usize] == m`).
-    const ALL: [Metric; METRICS] = {
-        use Metric::*;
-        [
-            UserRecordsReceived,
-            UserRecordsPending,
-            UserRecordsPut,
-            UserRecordsDataPut,
-            KinesisRecordsPut,
-            KinesisRecordsDataPut,
-            ErrorsByCode,
-            AllErrors,
-            RetriesPerRecord,
-            UserRecordExpired,
-            BufferingTime,
-            RequestTime,
-            UserRecordsPerKinesisRecord,
-            KinesisRecordsPerPutRecordsRequest,
-            UserRecordsPerPutRecordsRequest,
-        ]
-    };
-
-    /// Name, CloudWatch unit, and whether it is published only at level `detailed`.
-    pub fn describe(self) -> (&'static str, &'static str, bool) {
-        use Metric::*;
-        match self {
-            UserRecordsReceived => ("UserRecordsReceived", "Count", true),
-            UserRecordsPending => ("UserRecordsPending", "Count", true),
-            UserRecordsPut => ("UserRecordsPut", "Count", false),
-            UserRecordsDataPut => ("UserRecordsDataPut", "Bytes", true),
-            KinesisRecordsPut => ("KinesisRecordsPut", "Count", false),
-            KinesisRecordsDataPut => ("KinesisRecordsDataPut", "Bytes", true),
-            ErrorsByCode => ("ErrorsByCode", "Count", false),
-            AllErrors => ("AllErrors", "Count", false),
-            RetriesPerRecord => ("RetriesPerRecord", "Count", true),
-            UserRecordExpired => ("UserRecordExpired", "Count", false),
-            BufferingTime => ("BufferingTime", "Milliseconds", false),
-            RequestTime => ("RequestTime", "Milliseconds", true),
-            UserRecordsPerKinesisRecord => ("UserRecordsPerKinesisRecord", "Count", true),
-            KinesisRecordsPerPutRecordsRequest => {
-                ("KinesisRecordsPerPutRecordsRequest", "Count", true)
-            }
-            UserRecordsPerPutRecordsRequest => ("UserRecordsPerPutRecordsRequest", "Count", true),
-        }
-    }
+metrics! {
+    UserRecordsReceived: "Count", true;
+    UserRecordsPending: "Count", true;
+    UserRecordsPut: "Count", false;
+    UserRecordsDataPut: "Bytes", true;
+    KinesisRecordsPut: "Count", false;
+    KinesisRecordsDataPut: "Bytes", true;
+    ErrorsByCode: "Count", false;
+    AllErrors: "Count", false;
+    RetriesPerRecord: "Count", true;
+    UserRecordExpired: "Count", false;
+    BufferingTime: "Milliseconds", false;
+    RequestTime: "Milliseconds", true;
+    UserRecordsPerKinesisRecord: "Count", true;
+    KinesisRecordsPerPutRecordsRequest: "Count", true;
+    UserRecordsPerPutRecordsRequest: "Count", true;
 }
 
 /// The dimensions a statistic set is published under, besides the configured extra ones.
