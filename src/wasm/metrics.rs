@@ -1,8 +1,8 @@
 //! `ProducerCore`'s CloudWatch metrics: the producers of a page or isolate publish through one
 //! publisher per destination (`Destination`: every metrics setting, region, stream, fixed key
-//! id), shared across the
-//! requests and queue batches of a worker, which makes a producer per request. Data only crosses
-//! between producers: each upload is the I/O of whichever producer's host asked for it.
+//! id), shared across the requests and queue batches of a worker, which makes a producer per
+//! request. Data only crosses between producers: each upload is the I/O of whichever producer's
+//! host asked for it.
 
 use std::cell::RefCell;
 
@@ -12,7 +12,7 @@ use super::producer::{millis, ProducerCore};
 use super::text::{join_headers, json_string};
 use crate::core::cloudwatch::put_metric_data;
 use crate::core::engine::metrics_publisher::{Publisher, UNSIGNED_RETRY_MS};
-use crate::core::model::config::CredentialsSource;
+use crate::core::model::config::{Config, CredentialsSource};
 use crate::core::model::metrics_options::MetricsConfig;
 use crate::core::model::target::StreamTarget;
 use crate::core::Millis;
@@ -33,45 +33,51 @@ thread_local! {
     static PUBLISHERS: RefCell<Vec<(Destination, Publisher)>> = const { RefCell::new(Vec::new()) };
 }
 
+impl Destination {
+    /// The publisher of `c`'s destination in `all`, made (and added) on first use: its index.
+    fn publisher(
+        all: &mut Vec<(Destination, Publisher)>,
+        c: &Config,
+        now: Millis,
+    ) -> Option<usize> {
+        let metrics = c.metrics.as_ref()?;
+        let key = Destination {
+            metrics: metrics.clone(),
+            region: c.region.clone(),
+            target: c.target.clone(),
+            access_key_id: match &c.credentials {
+                CredentialsSource::Static(fixed) => Some(fixed.access_key_id().to_owned()),
+                CredentialsSource::Provider => None,
+            },
+        };
+        if let Some(at) = all.iter().position(|(k, _)| *k == key) {
+            return Some(at);
+        }
+        let publisher = Publisher::new(metrics.clone(), c.target.stream_name().to_owned(), now);
+        all.push((key, publisher));
+        Some(all.len() - 1)
+    }
+}
+
 impl ProducerCore {
-    /// Hand what this producer gathered to its publisher (made on first use), with a sample of
-    /// its pending records when the interval ends now (`poll`: `Some(force)` for a poll), then
-    /// run `f` on both. One body, not one per caller (`dyn`): wasm bytes.
+    /// Hand what this producer gathered to its publisher (found once, then kept: publishers
+    /// stay for the page's or isolate's life), with a sample of its pending records when the
+    /// interval ends now (`poll`: `Some(force)` for a poll), then run `f` on both. One body,
+    /// not one per caller (`dyn`): wasm bytes.
     fn publish(
         &mut self,
         now: Millis,
         poll: Option<bool>,
         f: &mut dyn FnMut(&mut Publisher, &mut Self),
     ) {
-        let c = self.producer.config();
-        let Some(m) = c.metrics.as_ref() else {
-            return;
-        };
-        let stream = match (&c.target.name, &c.target.arn) {
-            (Some(name), _) => name.clone(),
-            (None, Some(arn)) => arn.rsplit('/').next().unwrap_or_default().to_owned(),
-            (None, None) => String::new(),
-        };
-        let key = Destination {
-            metrics: m.clone(),
-            region: c.region.clone(),
-            target: c.target.clone(),
-            access_key_id: match &c.credentials {
-                CredentialsSource::Static(fixed) => Some(fixed.access_key_id().to_owned()),
-                _ => None,
-            },
-        };
         let _ = PUBLISHERS.try_with(|all| {
             let mut all = all.borrow_mut();
-            let at = match all.iter().position(|(k, _)| *k == key) {
-                Some(at) => at,
-                None => {
-                    let publisher = Publisher::new(key.metrics.clone(), stream, now);
-                    all.push((key, publisher));
-                    all.len() - 1
-                }
+            let at = match self.publisher {
+                Some(at) => Some(at),
+                None => Destination::publisher(&mut all, self.producer.config(), now),
             };
-            if let Some((_, publisher)) = all.get_mut(at) {
+            self.publisher = at;
+            if let Some((_, publisher)) = at.and_then(|at| all.get_mut(at)) {
                 let closing = poll.is_some_and(|force| publisher.closes(now, force));
                 publisher.absorb(self.producer.take_metrics(closing));
                 f(publisher, self);

@@ -60,6 +60,9 @@ pub struct ProducerCore {
     stream_key: String,
     /// The text fields of the last `stats`, until `statsText`.
     stats_text: String,
+    /// Where in `metrics::PUBLISHERS` this producer's publisher is, once found.
+    #[cfg(feature = "metrics")]
+    pub(super) publisher: Option<usize>,
 }
 
 #[wasm_bindgen(js_class = ProducerCore)]
@@ -92,6 +95,8 @@ impl ProducerCore {
             refusals: Vec::new(),
             stream_key,
             stats_text: String::new(),
+            #[cfg(feature = "metrics")]
+            publisher: None,
         })
     }
 

@@ -43,6 +43,17 @@ impl StreamTarget {
         })
     }
 
+    /// The stream's name: as given, or the ARN's (CloudWatch's `StreamName` dimension).
+    #[cfg(feature = "metrics")]
+    pub fn stream_name(&self) -> &str {
+        let from_arn = || {
+            parse_stream_arn(self.arn.as_deref()?)
+                .ok()
+                .map(|(_, name)| name)
+        };
+        self.name.as_deref().or_else(from_arn).unwrap_or_default()
+    }
+
     /// The members that name the stream in a request body: `"StreamName":"..","StreamARN":".."`
     /// (no braces). Names and ARNs are validated to need no escaping.
     pub fn json_members(&self) -> String {
@@ -132,6 +143,15 @@ mod tests {
         }
         let none = StreamTarget::new(None, None, "us-east-1").unwrap_err();
         assert_eq!(none.field(), Some("streamName"));
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn the_stream_name_is_the_arn_s_when_no_name_is_given() {
+        let by_arn = StreamTarget::new(None, Some(ARN), "us-east-1").unwrap();
+        assert_eq!(by_arn.stream_name(), "readings");
+        let by_name = StreamTarget::new(Some("readings"), None, "us-east-1").unwrap();
+        assert_eq!(by_name.stream_name(), "readings");
     }
 
     #[test]
