@@ -104,12 +104,13 @@ fn member(index: usize, datum: &Datum<'_>, timestamp: &str) -> String {
     out
 }
 
-/// The bodies that publish `data` in `namespace`, stamped `timestamp_ms`; none for no data.
+/// The bodies that publish `data` in `namespace`, stamped `timestamp_ms`, each with how many
+/// metrics it holds; none for no data.
 pub fn bodies<'a>(
     namespace: &str,
     timestamp_ms: Millis,
     data: impl IntoIterator<Item = Datum<'a>>,
-) -> Vec<Vec<u8>> {
+) -> Vec<(Vec<u8>, u64)> {
     let mut head = String::from("Action=PutMetricData&Version=2010-08-01");
     field(&mut head, "", "Namespace", namespace);
     let timestamp = iso_time(timestamp_ms);
@@ -118,7 +119,8 @@ pub fn bodies<'a>(
     for datum in data {
         let mut fields = member(members + 1, &datum, &timestamp);
         if members == MAX_METRICS || body.len() + fields.len() > MAX_BODY_BYTES {
-            out.push(std::mem::replace(&mut body, head.clone()).into_bytes());
+            let full = std::mem::replace(&mut body, head.clone()).into_bytes();
+            out.push((full, members as u64));
             members = 0;
             fields = member(1, &datum, &timestamp);
         }
@@ -126,7 +128,7 @@ pub fn bodies<'a>(
         members += 1;
     }
     if members > 0 {
-        out.push(body.into_bytes());
+        out.push((body.into_bytes(), members as u64));
     }
     out
 }
@@ -182,8 +184,9 @@ mod tests {
             )],
         );
         assert_eq!(bodies.len(), 1);
+        assert_eq!(bodies[0].1, 1);
         assert_eq!(
-            String::from_utf8(bodies[0].clone()).unwrap(),
+            String::from_utf8(bodies[0].0.clone()).unwrap(),
             "Action=PutMetricData&Version=2010-08-01&Namespace=Kinesis%20Producer\
              &MetricData.member.1.MetricName=UserRecordsPut&MetricData.member.1.Unit=Count\
              &MetricData.member.1.Timestamp=2015-08-30T12%3A36%3A00Z\
@@ -205,9 +208,11 @@ mod tests {
         let many = (0..2_500).map(|i| datum(&format!("M{i}"), vec![]));
         let bodies = bodies("N", 0, many);
         assert_eq!(bodies.len(), 3);
-        let text = String::from_utf8(bodies[2].clone()).unwrap();
+        let counts: Vec<u64> = bodies.iter().map(|(_, n)| *n).collect();
+        assert_eq!(counts, [1_000, 1_000, 500]);
+        let text = String::from_utf8(bodies[2].0.clone()).unwrap();
         assert!(text.contains("member.500.MetricName=M2499") && !text.contains("member.501."));
-        assert!(String::from_utf8(bodies[1].clone())
+        assert!(String::from_utf8(bodies[1].0.clone())
             .unwrap()
             .contains("member.1.MetricName=M1000&"));
 
@@ -218,7 +223,8 @@ mod tests {
             bodies.len() >= 3,
             "about 1.3 KB a datum: under 1,000 per MB"
         );
-        assert!(bodies.iter().all(|b| b.len() <= MAX_BODY_BYTES));
+        assert!(bodies.iter().all(|(b, _)| b.len() <= MAX_BODY_BYTES));
+        assert_eq!(bodies.iter().map(|(_, n)| n).sum::<u64>(), 2_000);
     }
 
     #[test]

@@ -164,9 +164,7 @@ impl Publisher {
         });
         let bodies = put_metric_data::bodies(&c.namespace, now, data);
         let mut calls: Vec<Call> = std::mem::take(&mut self.retry);
-        for body in bodies {
-            // Each member names its metric once: the count of `MetricName=` is the metrics'.
-            let metrics = count(&body, b"MetricName=");
+        for (body, metrics) in bodies {
             calls.push(Call {
                 id: self.next_id,
                 body,
@@ -209,13 +207,6 @@ impl Publisher {
             .filter(|(k, _)| k.metric == metric)
             .count()
     }
-}
-
-fn count(haystack: &[u8], needle: &[u8]) -> u64 {
-    haystack
-        .windows(needle.len())
-        .filter(|w| *w == needle)
-        .count() as u64
 }
 
 #[cfg(test)]
